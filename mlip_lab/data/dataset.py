@@ -1,0 +1,185 @@
+"""The in-memory dataset: M configurations padded to N atoms, plus per-configuration labels.
+
+Arrays are numpy (storage, files, validation); :meth:`Dataset.batches` hands out torch tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from mlip_lab.data.validation import validate_arrays
+from mlip_lab.errors import MLIPLabError
+
+CATEGORIES = ("min", "reactant", "product", "ts", "irc", "nms", "md", "other")
+PER_CONFIG_FIELDS = (
+    "species", "positions", "energies", "forces", "hessians", "atomic_energies", "cells", "pbc",
+    "molecule", "category", "temperature",
+)
+
+
+@dataclass
+class Dataset:
+    """M configurations of up to N atoms.
+
+    species (M, N) int atomic numbers, 0 = padding; positions (M, N, 3) Å; energies (M,) eV;
+    forces (M, N, 3) eV/Å or None; hessians (M, 3N, 3N) eV/Å² or None; atomic_energies (M, N) eV or
+    None; cells (M, 3, 3) Å and pbc (M, 3) bool or None; molecule and category (M,) str; temperature
+    (M,) K (NaN where it does not apply). ``metadata`` holds provenance (JSON-serialisable).
+    Construction validates everything and raises :class:`MLIPLabError` naming the problem.
+    """
+
+    species: np.ndarray
+    positions: np.ndarray
+    energies: np.ndarray
+    forces: np.ndarray | None = None
+    hessians: np.ndarray | None = None
+    atomic_energies: np.ndarray | None = None
+    cells: np.ndarray | None = None
+    pbc: np.ndarray | None = None
+    molecule: np.ndarray | None = None
+    category: np.ndarray | None = None
+    temperature: np.ndarray | None = None
+    name: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        m = len(np.asarray(self.energies).reshape(-1)) if self.energies is not None else 0
+        if self.molecule is None:  # labels are optional for hand-made datasets
+            self.molecule = np.full(m, "", dtype=object)
+        if self.category is None:
+            self.category = np.full(m, "other", dtype=object)
+        if self.temperature is None:
+            self.temperature = np.full(m, np.nan)
+        arrays = validate_arrays({f: getattr(self, f) for f in PER_CONFIG_FIELDS}, source=self.name or "dataset")
+        for key, value in arrays.items():
+            setattr(self, key, value)
+
+    # ------------------------------------------------------------------ basic views
+    def __len__(self) -> int:
+        return len(self.energies)
+
+    def __repr__(self) -> str:
+        extras = [f for f in ("forces", "hessians", "atomic_energies", "cells") if getattr(self, f) is not None]
+        return f"Dataset({self.name or 'unnamed'}: {len(self)} configurations, up to {self.max_atoms} atoms, with {', '.join(extras) or 'energies only'})"
+
+    @property
+    def max_atoms(self) -> int:
+        return self.species.shape[1]
+
+    @property
+    def n_atoms(self) -> np.ndarray:
+        """(M,) number of real (non-padding) atoms per configuration."""
+        return (self.species > 0).sum(axis=1)
+
+    @property
+    def elements(self) -> list[int]:
+        return sorted(int(z) for z in np.unique(self.species) if z > 0)
+
+    def counts(self, by: str = "category") -> dict[str, int]:
+        """Number of configurations per value of a label (``category`` or ``molecule``)."""
+        values, counts = np.unique(np.asarray(getattr(self, by), dtype=str), return_counts=True)
+        return {str(v): int(c) for v, c in zip(values, counts)}
+
+    # ------------------------------------------------------------------ subsetting and joining
+    def subset(self, indices) -> "Dataset":
+        """A new dataset with the configurations at ``indices`` (ints or a boolean mask), padding trimmed."""
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise MLIPLabError(f"boolean mask has shape {idx.shape}, expected ({len(self)},)")
+            idx = np.flatnonzero(idx)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise MLIPLabError(f"subset index out of range for a dataset of {len(self)} configurations")
+        taken = {f: (None if getattr(self, f) is None else getattr(self, f)[idx]) for f in PER_CONFIG_FIELDS}
+        n = int(taken["species"].astype(bool).sum(1).max()) if idx.size else 0
+        return replace(self, **_trim(taken, n))
+
+    def where(self, **labels) -> "Dataset":
+        """Configurations whose labels match, e.g. ``where(category="ts")`` or ``where(molecule=["a", "b"])``."""
+        mask = np.ones(len(self), dtype=bool)
+        for key, wanted in labels.items():
+            if key not in ("molecule", "category"):
+                raise MLIPLabError(f"can filter by 'molecule' or 'category', not {key!r}")
+            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+            mask &= np.isin(np.asarray(getattr(self, key), dtype=str), wanted)
+        return self.subset(mask)
+
+    @staticmethod
+    def concatenate(datasets: Sequence["Dataset"], name: str = "") -> "Dataset":
+        """Join datasets, padding to the largest N. Optional fields are kept only if all have them."""
+        if not datasets:
+            raise MLIPLabError("concatenate needs at least one dataset")
+        n = max(d.max_atoms for d in datasets)
+        joined = {}
+        for f in PER_CONFIG_FIELDS:
+            parts = [getattr(d, f) for d in datasets]
+            if any(p is None for p in parts):
+                joined[f] = None
+                continue
+            joined[f] = np.concatenate([_pad(f, p, n) for p in parts])
+        return Dataset(**joined, name=name or "+".join(d.name for d in datasets), metadata={"parts": [d.metadata for d in datasets]})
+
+    # ------------------------------------------------------------------ splits
+    def split_random(self, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> list["Dataset"]:
+        """Shuffle with ``seed`` and cut into parts of the given fractions (they must sum to 1)."""
+        fractions = np.asarray(fractions, dtype=float)
+        if np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
+            raise MLIPLabError(f"split fractions must be non-negative and sum to 1, got {fractions.tolist()}")
+        order = np.random.default_rng(seed).permutation(len(self))
+        cuts = np.round(np.cumsum(fractions)[:-1] * len(self)).astype(int)
+        return [self.subset(np.sort(part)) for part in np.split(order, cuts)]
+
+    def split_by(self, key: str, test_values: Sequence[str]) -> tuple["Dataset", "Dataset"]:
+        """(rest, test): the test part holds configurations whose ``key`` label is in ``test_values``."""
+        present = set(self.counts(key))
+        missing = sorted(set(test_values) - present)
+        if missing:
+            raise MLIPLabError(f"{key} values {missing} are not in this dataset; present: {sorted(present)}")
+        mask = np.isin(np.asarray(getattr(self, key), dtype=str), list(test_values))
+        return self.subset(~mask), self.subset(mask)
+
+    def split_by_category(self, test_categories: Sequence[str]) -> tuple["Dataset", "Dataset"]:
+        return self.split_by("category", test_categories)
+
+    def split_by_molecule(self, test_molecules: Sequence[str]) -> tuple["Dataset", "Dataset"]:
+        return self.split_by("molecule", test_molecules)
+
+    # ------------------------------------------------------------------ batches
+    def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0, device=None, dtype=None) -> Iterator["Batch"]:
+        """Padded mini-batches of torch tensors, each trimmed to its own largest molecule."""
+        from mlip_lab.data.batch import make_batch
+
+        if batch_size < 1:
+            raise MLIPLabError(f"batch_size must be at least 1, got {batch_size}")
+        order = np.random.default_rng(seed).permutation(len(self)) if shuffle else np.arange(len(self))
+        for start in range(0, len(self), batch_size):
+            yield make_batch(self, order[start : start + batch_size], device=device, dtype=dtype)
+
+
+def _pad(field_name: str, array: np.ndarray, n: int) -> np.ndarray:
+    """Pad one per-configuration array from its N to n atoms."""
+    current = array.shape[1] if array.ndim > 1 else 0
+    extra = n - current
+    if field_name in ("species", "atomic_energies"):
+        return np.pad(array, ((0, 0), (0, extra)))
+    if field_name in ("positions", "forces"):
+        return np.pad(array, ((0, 0), (0, extra), (0, 0)))
+    if field_name == "hessians":
+        return np.pad(array, ((0, 0), (0, 3 * extra), (0, 3 * extra)))
+    return array
+
+
+def _trim(arrays: dict, n: int) -> dict:
+    out = dict(arrays)
+    for f, a in arrays.items():
+        if a is None:
+            continue
+        if f in ("species", "atomic_energies", "positions", "forces"):
+            out[f] = a[:, :n]
+        elif f == "hessians":
+            out[f] = a[:, : 3 * n, : 3 * n]
+    return out
+

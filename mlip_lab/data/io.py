@@ -1,0 +1,230 @@
+"""Dataset files: the versioned ``.npz`` format, extended XYZ through ASE, and ASE ``Atoms`` lists.
+
+npz schema (format ``mlip_lab.dataset`` version 1), arrays stored without pickles:
+  species (M, N) int16 | positions (M, N, 3) float64 Å | energies (M,) float64 eV
+  forces (M, N, 3) float32 eV/Å | hessians (M, 3N, 3N) float32 eV/Å² | atomic_energies (M, N) float64 eV
+  cells (M, 3, 3) float64 Å | pbc (M, 3) bool | molecule, category (M,) str | temperature (M,) float64 K
+  format, format_version, units_energy ("eV"), units_length ("Angstrom"), metadata_json (str)
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mlip_lab.data.dataset import PER_CONFIG_FIELDS, Dataset
+from mlip_lab.data.paths import DATA_DIR
+from mlip_lab.errors import MLIPLabError
+
+FORMAT = "mlip_lab.dataset"
+FORMAT_VERSION = 1
+UNITS = {"units_energy": "eV", "units_length": "Angstrom"}
+STORAGE_DTYPES = {
+    "species": np.int16, "positions": np.float64, "energies": np.float64, "forces": np.float32,
+    "hessians": np.float32, "atomic_energies": np.float64, "cells": np.float64, "pbc": bool,
+    "molecule": str, "category": str, "temperature": np.float64,
+}
+
+
+def shipped_datasets() -> list[str]:
+    """Names accepted by :func:`load` as bare names."""
+    return sorted(p.stem for p in DATA_DIR.glob("*.npz"))
+
+
+def load(name_or_path) -> Dataset:
+    """Load a shipped dataset by name (``"reactions"``, ``"organics"``, ...) or any npz/extxyz file."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix == "" and "/" not in text and not path.exists():
+        path = DATA_DIR / f"{text}.npz"
+        if not path.exists():
+            raise MLIPLabError(f"no shipped dataset named {text!r}; shipped: {shipped_datasets()} (or pass a file path)")
+    if not path.exists():
+        raise MLIPLabError(f"dataset file {path} does not exist")
+    if path.suffix == ".npz":
+        return load_npz(path)
+    if path.suffix in (".xyz", ".extxyz"):
+        return read_extxyz(path)
+    raise MLIPLabError(f"{path}: unknown dataset file type {path.suffix!r}; use .npz, .xyz or .extxyz")
+
+
+def save_npz(dataset: Dataset, path) -> Path:
+    """Write ``dataset`` in the versioned npz format (compressed; forces and Hessians as float32)."""
+    path = Path(path)
+    arrays = {k: np.asarray(getattr(dataset, k), dtype=STORAGE_DTYPES[k]) for k in PER_CONFIG_FIELDS if getattr(dataset, k) is not None}
+    meta = dict(dataset.metadata, name=dataset.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, format=FORMAT, format_version=FORMAT_VERSION, metadata_json=json.dumps(meta), **UNITS, **arrays)
+    return path
+
+
+def load_npz(path) -> Dataset:
+    """Read and validate a dataset npz; every problem is an :class:`MLIPLabError` naming the file."""
+    path = Path(path)
+    source = str(path)
+    if path.stat().st_size == 0:
+        raise MLIPLabError(f"{source}: the file is empty; rebuild or re-copy it")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            contents = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise MLIPLabError(f"{source}: not a readable npz file ({exc})") from exc
+    fmt = str(contents.get("format", ""))
+    if fmt != FORMAT:
+        raise MLIPLabError(f"{source}: not an MLIP Lab dataset (format field is {fmt!r}, expected {FORMAT!r}); "
+                           "build one with mlip_lab.data.Dataset and save_npz, or import extxyz with read_extxyz")
+    version = int(contents.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise MLIPLabError(f"{source}: format version {version} is not supported (this MLIP Lab reads version {FORMAT_VERSION})")
+    for key, expected in UNITS.items():
+        found = str(contents.get(key, ""))
+        if found != expected:
+            raise MLIPLabError(f"{source}: {key} is {found!r}, but MLIP Lab stores {expected}; convert the arrays "
+                               f"(mlip_lab.physics.units has the factors) and set {key}={expected!r}")
+    try:
+        meta = json.loads(str(contents.get("metadata_json", "{}")))
+    except json.JSONDecodeError as exc:
+        raise MLIPLabError(f"{source}: metadata_json is not valid JSON ({exc})") from exc
+    name = meta.pop("name", path.stem)
+    fields = {k: contents.get(k) for k in PER_CONFIG_FIELDS}
+    try:
+        return Dataset(**fields, name=name or path.stem, metadata=meta)
+    except MLIPLabError as exc:
+        raise MLIPLabError(f"{source}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------- ASE interop
+def to_ase(dataset: Dataset) -> list:
+    """One ``ase.Atoms`` per configuration, with energy/forces on a SinglePointCalculator, the
+    Hessian and labels in ``info`` and atomic energies in ``arrays``."""
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    images = []
+    for i, n in enumerate(dataset.n_atoms):
+        atoms = Atoms(numbers=dataset.species[i, :n], positions=dataset.positions[i, :n])
+        if dataset.cells is not None:
+            atoms.cell = dataset.cells[i]
+            atoms.pbc = dataset.pbc[i] if dataset.pbc is not None else False
+        results = {"energy": float(dataset.energies[i])}
+        if dataset.forces is not None:
+            results["forces"] = dataset.forces[i, :n].copy()
+        atoms.calc = SinglePointCalculator(atoms, **results)
+        atoms.info.update(molecule=str(dataset.molecule[i]), category=str(dataset.category[i]))
+        if np.isfinite(dataset.temperature[i]):
+            atoms.info["temperature"] = float(dataset.temperature[i])
+        if dataset.hessians is not None:
+            atoms.info["hessian"] = dataset.hessians[i, : 3 * n, : 3 * n].reshape(-1).copy()
+        if dataset.atomic_energies is not None:
+            atoms.arrays["atomic_energies"] = dataset.atomic_energies[i, :n].copy()
+        images.append(atoms)
+    return images
+
+
+def from_ase(images, name: str = "", source: str = "ASE images") -> Dataset:
+    """Build a dataset from ``ase.Atoms`` carrying an energy (calculator results or ``info['energy']``)."""
+    images = list(images)
+    if not images:
+        raise MLIPLabError(f"{source}: no configurations")
+    n = max(len(a) for a in images)
+    m = len(images)
+    species = np.zeros((m, n), dtype=np.int64)
+    positions = np.zeros((m, n, 3))
+    energies = np.zeros(m)
+    has = {k: all(_get(a, k) is not None for a in images) for k in ("forces", "hessian", "atomic_energies")}
+    forces = np.zeros((m, n, 3)) if has["forces"] else None
+    hessians = np.zeros((m, 3 * n, 3 * n)) if has["hessian"] else None
+    atomic = np.zeros((m, n)) if has["atomic_energies"] else None
+    periodic = any(a.pbc.any() for a in images)
+    cells = np.zeros((m, 3, 3)) if periodic else None
+    pbc = np.zeros((m, 3), bool) if periodic else None
+    labels = {"molecule": [], "category": [], "temperature": []}
+    for i, atoms in enumerate(images):
+        k = len(atoms)
+        species[i, :k] = atoms.numbers
+        positions[i, :k] = atoms.positions
+        energy = _get(atoms, "energy")
+        if energy is None:
+            raise MLIPLabError(f"{source}: configuration {i} has no energy (set atoms.info['energy'] or attach a calculator result)")
+        energies[i] = energy
+        if forces is not None:
+            forces[i, :k] = _get(atoms, "forces")
+        if hessians is not None:
+            h = np.asarray(_get(atoms, "hessian"), dtype=float)
+            if h.size != (3 * k) ** 2:
+                raise MLIPLabError(f"{source}: configuration {i} has a Hessian of {h.size} values, expected (3N)^2 = {(3 * k) ** 2}")
+            hessians[i, : 3 * k, : 3 * k] = h.reshape(3 * k, 3 * k)
+        if atomic is not None:
+            atomic[i, :k] = _get(atoms, "atomic_energies")
+        if periodic:
+            cells[i], pbc[i] = atoms.cell.array, atoms.pbc
+        labels["molecule"].append(str(atoms.info.get("molecule", atoms.get_chemical_formula())))
+        labels["category"].append(str(atoms.info.get("category", "other")))
+        labels["temperature"].append(float(atoms.info.get("temperature", np.nan)))
+    try:
+        return Dataset(species, positions, energies, forces, hessians, atomic, cells, pbc,
+                       np.array(labels["molecule"]), np.array(labels["category"]), np.array(labels["temperature"]),
+                       name=name, metadata={"source": source})
+    except MLIPLabError as exc:
+        raise MLIPLabError(f"{source}: {exc}") from exc
+
+
+def _get(atoms, key):
+    if key in ("energy", "forces") and atoms.calc is not None and key in atoms.calc.results:
+        return atoms.calc.results[key]
+    if key in atoms.info:
+        return atoms.info[key]
+    return atoms.arrays.get(key)
+
+
+def write_extxyz(dataset: Dataset, path) -> Path:
+    """Write extended XYZ. Floats are written with full precision (repr), so energies, forces and
+    Hessians round-trip exactly through :func:`read_extxyz` (ASE's own writer rounds arrays to 1e-8)."""
+    path = Path(path)
+    lines = []
+    for atoms in to_ase(dataset):
+        props = "species:S:1:pos:R:3" + (":forces:R:3" if "forces" in atoms.calc.results else "") + (
+            ":atomic_energies:R:1" if "atomic_energies" in atoms.arrays else "")
+        info = [f"energy={atoms.calc.results['energy']!r}", f'molecule="{atoms.info["molecule"]}"', f"category={atoms.info['category']}"]
+        if "temperature" in atoms.info:
+            info.append(f"temperature={atoms.info['temperature']!r}")
+        if "hessian" in atoms.info:
+            info.append('hessian="' + " ".join(repr(float(x)) for x in atoms.info["hessian"]) + '"')
+        if atoms.pbc.any() or atoms.cell.any():
+            info.append('Lattice="' + " ".join(repr(float(x)) for x in atoms.cell.array.reshape(-1)) + '"')
+        pbc = " ".join("T" if p else "F" for p in atoms.pbc)
+        lines.append(str(len(atoms)))
+        lines.append(f'Properties={props} {" ".join(info)} pbc="{pbc}"')
+        for j, (sym, pos) in enumerate(zip(atoms.get_chemical_symbols(), atoms.positions)):
+            cols = [sym, *(repr(float(x)) for x in pos)]
+            if "forces" in atoms.calc.results:
+                cols += [repr(float(x)) for x in atoms.calc.results["forces"][j]]
+            if "atomic_energies" in atoms.arrays:
+                cols.append(repr(float(atoms.arrays["atomic_energies"][j])))
+            lines.append(" ".join(cols))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_extxyz(path, name: str = "") -> Dataset:
+    """Read an extended XYZ file through ASE (any extxyz with an energy per frame)."""
+    import ase.io
+
+    path = Path(path)
+    if not path.exists():
+        raise MLIPLabError(f"{path} does not exist")
+    if path.stat().st_size == 0 or not path.read_text().strip():
+        raise MLIPLabError(f"{path}: the file is empty")
+    try:
+        images = ase.io.read(path, index=":", format="extxyz")
+    except KeyError as exc:
+        raise MLIPLabError(f"{path}: unknown element symbol {exc.args[0]!r}; use standard symbols such as H, C, N, O") from exc
+    except Exception as exc:  # ASE raises many types for malformed files
+        raise MLIPLabError(f"{path}: not a readable extended XYZ file ({type(exc).__name__}: {exc})") from exc
+    for atoms in images:
+        if "hessian" in atoms.info:
+            atoms.info["hessian"] = np.atleast_1d(np.asarray(atoms.info["hessian"], dtype=float))
+    return from_ase(images, name=name or path.stem, source=str(path))

@@ -1,0 +1,306 @@
+"""The resumable, parallel pipeline that turns a :class:`Recipe` into a shipped dataset.
+
+Stages, each skipped when its output already exists in the work folder:
+
+1. ``stationary/<system>.npz``: minima (and for reactions the transition state, the IRC both ways and
+   the relaxed IRC ends), each with its analytic Hessian; for molecules also GFN2-xTB MD snapshots.
+2. task list: every configuration to label, drawn deterministically from stage 1 and the recipe seed.
+3. ``labels.npz`` + ``scf_log.jsonl``: DFT labels, flushed every few configurations. A configuration
+   whose SCF does not converge is logged, counted and never stored.
+4. assembly into ``data/<name>.npz`` plus a provenance card ``data/<name>.md``.
+
+Stopping at any point and running the same command again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from mlip_lab.data.reference.recipes import RECIPES, Recipe
+from mlip_lab.errors import MLIPLabError
+
+FLUSH_EVERY = 8
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    system: str
+    category: str
+    temperature: float
+    symbols: tuple[str, ...]
+    positions: np.ndarray
+    hessian: bool
+
+
+def _init_worker(threads: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    from pyscf import lib
+
+    lib.num_threads(threads)
+
+
+def _rng(recipe: Recipe, *parts) -> np.random.Generator:
+    text = "/".join(str(p) for p in (recipe.seed, *parts))
+    return np.random.default_rng(int.from_bytes(text.encode(), "little") % (2**63))
+
+
+# ---------------------------------------------------------------- stage 1: stationary points and paths
+def _stationary_molecule(recipe: Recipe, name: str) -> dict:
+    from ase import Atoms
+
+    from mlip_lab.data.reference.qc import PySCFCalculator
+    from mlip_lab.data.reference.sampling import tight_binding_md_samples
+    from mlip_lab.data.reference.search import count_imaginary, optimise_minimum
+    from mlip_lab.data.reference.systems import MOLECULES
+
+    mol = MOLECULES[name]
+    calc = PySCFCalculator(recipe.settings)
+    minimum = optimise_minimum(Atoms(mol.symbols, positions=mol.positions), calc)
+    hessian = calc.hessian(minimum)
+    n_imag = count_imaginary(minimum.positions, mol.symbols, hessian)
+    if n_imag:
+        raise MLIPLabError(f"{name}: optimised minimum has {n_imag} imaginary frequencies")
+    out = {"min_positions": minimum.positions, "min_hessian": hessian}
+    for t in recipe.md_temperatures:
+        rng = _rng(recipe, name, "md", t)
+        out[f"md_{t:g}"] = tight_binding_md_samples(mol.symbols, minimum.positions, t, recipe.md_per_temperature, rng)
+    return out
+
+
+def _stationary_reaction(recipe: Recipe, name: str) -> dict:
+    from ase import Atoms
+
+    from mlip_lab.data.reference.qc import PySCFCalculator
+    from mlip_lab.data.reference.search import (
+        count_imaginary,
+        distance_signature,
+        find_transition_state,
+        follow_irc,
+        optimise_minimum,
+    )
+    from mlip_lab.data.reference.systems import REACTIONS
+
+    rxn = REACTIONS[name]
+    calc = PySCFCalculator(recipe.settings)
+    ts = find_transition_state(Atoms(rxn.symbols, positions=rxn.ts_guess), calc, calc.hessian)
+    ts_hessian = calc.hessian(ts)
+    n_imag = count_imaginary(ts.positions, rxn.symbols, ts_hessian)
+    if n_imag != 1:
+        raise MLIPLabError(f"{name}: transition state has {n_imag} imaginary frequencies, expected exactly 1")
+    paths = {d: follow_irc(ts, calc, calc.hessian, d, dx=recipe.irc_dx, steps=recipe.irc_steps) for d in ("forward", "reverse")}
+    ends = {d: optimise_minimum(Atoms(rxn.symbols, positions=p[-1]), calc) for d, p in paths.items()}
+    hint = distance_signature(rxn.reactant_hint)
+    gap = {d: np.abs(distance_signature(a.positions) - hint).sum() for d, a in ends.items()}
+    reactant_dir = min(gap, key=gap.get)
+    product_dir = "reverse" if reactant_dir == "forward" else "forward"
+    out = {"ts_positions": ts.positions, "ts_hessian": ts_hessian}
+    for label, d in (("reactant", reactant_dir), ("product", product_dir)):
+        h = calc.hessian(ends[d])
+        n_imag = count_imaginary(ends[d].positions, rxn.symbols, h)
+        if n_imag:
+            raise MLIPLabError(f"{name}: {label} has {n_imag} imaginary frequencies after relaxation")
+        out[f"{label}_positions"] = ends[d].positions
+        out[f"{label}_hessian"] = h
+        out[f"irc_{label}_side"] = paths[d]
+    return out
+
+
+def _stationary_job(recipe_name: str, system: str, kind: str, path: str, settings_override) -> str:
+    recipe = _resolve(recipe_name, settings_override)
+    start = time.perf_counter()
+    out = _stationary_reaction(recipe, system) if kind == "reaction" else _stationary_molecule(recipe, system)
+    out["seconds"] = np.array(time.perf_counter() - start)
+    tmp = Path(path).with_suffix(".tmp.npz")
+    np.savez(tmp, **out)
+    tmp.replace(path)
+    return system
+
+
+# ---------------------------------------------------------------- stage 2: tasks
+def _symbols(system: str) -> tuple[str, ...]:
+    from mlip_lab.data.reference.systems import MOLECULES, REACTIONS
+
+    return (REACTIONS.get(system) or MOLECULES[system]).symbols
+
+
+def _evenly(frames: np.ndarray, count: int) -> np.ndarray:
+    if len(frames) <= count:
+        return frames
+    return frames[np.unique(np.linspace(0, len(frames) - 1, count).round().astype(int))]
+
+
+def make_tasks(recipe: Recipe, stationary: dict[str, dict]) -> list[Task]:
+    """Every configuration of the recipe, in a fixed order, from the stage-1 results."""
+    from mlip_lab.data.reference.sampling import normal_mode_samples
+    from mlip_lab.data.reference.search import masses_of
+
+    tasks = []
+    for system, st in stationary.items():
+        symbols = _symbols(system)
+        masses = masses_of(symbols)
+        points = ("reactant", "product", "ts") if system in recipe.reactions else ("min",)
+
+        def add(category, temperature, positions, index, stationary_point=False, _s=system, _sym=symbols):
+            key = f"{_s}/{category}/{temperature:g}K/{index:04d}" if temperature == temperature else f"{_s}/{category}/{index:04d}"
+            tasks.append(Task(key, _s, category, temperature, _sym, np.asarray(positions), recipe.hessian_for_all or stationary_point))
+
+        for point in points:
+            add(point, float("nan"), st[f"{point}_positions"], 0, stationary_point=True)
+        for side in ("reactant", "product") if system in recipe.reactions else ():
+            for i, pos in enumerate(_evenly(st[f"irc_{side}_side"], recipe.irc_points_per_side)):
+                add("irc", float("nan"), pos, i + (0 if side == "reactant" else 1000))
+        for t in recipe.nms_temperatures:
+            for point in points:
+                rng = _rng(recipe, system, "nms", point, t)
+                samples = normal_mode_samples(st[f"{point}_positions"], masses, st[f"{point}_hessian"], t, recipe.nms_per_temperature, rng)
+                for i, pos in enumerate(samples):
+                    add("nms", t, pos, i + 1000 * points.index(point))
+        for t in recipe.md_temperatures:
+            for i, pos in enumerate(st[f"md_{t:g}"]):
+                add("md", t, pos, i)
+    return tasks
+
+
+# ---------------------------------------------------------------- stage 3: labels
+def _label_job(task: Task, settings) -> tuple[Task, dict]:
+    from mlip_lab.data.reference.qc import single_point
+
+    return task, single_point(task.symbols, task.positions, settings, hessian=task.hessian)
+
+
+class LabelStore:
+    """Labels of finished configurations, kept in one npz rewritten atomically on each flush."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / "labels.npz"
+        self.log_path = folder / "scf_log.jsonl"
+        self.records: dict[str, dict] = {}
+        if self.path.exists():
+            with np.load(self.path) as z:
+                for i, key in enumerate(z["keys"]):
+                    n = int(z["n_atoms"][i])
+                    rec = {"energy": float(z["energies"][i]), "forces": z["forces"][i, :n]}
+                    if z["has_hessian"][i]:
+                        rec["hessian"] = z["hessians"][i, : 3 * n, : 3 * n]
+                    self.records[str(key)] = rec
+        self.failed = set()
+        if self.log_path.exists():
+            for line in self.log_path.read_text().splitlines():
+                entry = json.loads(line)
+                if not entry["converged"]:
+                    self.failed.add(entry["key"])
+
+    def done(self, key: str) -> bool:
+        return key in self.records or key in self.failed
+
+    def add(self, task: Task, result: dict) -> None:
+        entry = {k: result[k] for k in ("converged", "scf_cycles", "solver")}
+        entry.update(key=task.key, seconds=round(result["seconds"], 2))
+        with self.log_path.open("a") as log:
+            log.write(json.dumps(entry) + "\n")
+        if result["converged"]:
+            self.records[task.key] = {k: result[k] for k in ("energy", "forces", "hessian") if k in result}
+        else:
+            self.failed.add(task.key)
+
+    def flush(self) -> None:
+        keys = sorted(self.records)
+        if not keys:
+            return
+        n_max = max(len(self.records[k]["forces"]) for k in keys)
+        forces = np.zeros((len(keys), n_max, 3))
+        hessians = np.zeros((len(keys), 3 * n_max, 3 * n_max))
+        n_atoms, has_h = [], []
+        for i, k in enumerate(keys):
+            rec = self.records[k]
+            n = len(rec["forces"])
+            n_atoms.append(n)
+            forces[i, :n] = rec["forces"]
+            has_h.append("hessian" in rec)
+            if "hessian" in rec:
+                hessians[i, : 3 * n, : 3 * n] = rec["hessian"]
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez_compressed(
+            tmp, keys=np.array(keys), n_atoms=np.array(n_atoms), energies=np.array([self.records[k]["energy"] for k in keys]),
+            forces=forces, hessians=hessians, has_hessian=np.array(has_h),
+        )
+        tmp.replace(self.path)
+
+    def log_entries(self) -> list[dict]:
+        if not self.log_path.exists():
+            return []
+        return [json.loads(line) for line in self.log_path.read_text().splitlines()]
+
+
+# ---------------------------------------------------------------- driver
+def _resolve(recipe_name: str, settings_override=None) -> Recipe:
+    if recipe_name not in RECIPES:
+        raise MLIPLabError(f"unknown recipe {recipe_name!r}; choose one of {sorted(RECIPES)}")
+    recipe = RECIPES[recipe_name]
+    if settings_override is not None:
+        from dataclasses import replace
+
+        recipe = replace(recipe, settings=settings_override)
+    return recipe
+
+
+def build(recipe_name: str, work_dir=None, out_dir=None, workers: int | None = None, progress: bool = True,
+          settings_override=None, max_tasks: int | None = None) -> Path | None:
+    """Run (or continue) a recipe. Returns the dataset path once all configurations are labelled.
+
+    work_dir defaults to ``data/build/<name>``, out_dir to ``data``. ``max_tasks`` stops after that many
+    new labels (a chunk); the next call continues. ``workers`` defaults to the number of cores.
+    """
+    from tqdm.auto import tqdm
+
+    from mlip_lab.data.paths import DATA_DIR
+
+    recipe = _resolve(recipe_name, settings_override)
+    work = Path(work_dir) if work_dir else DATA_DIR / "build" / recipe.name
+    out = Path(out_dir) if out_dir else DATA_DIR
+    (work / "stationary").mkdir(parents=True, exist_ok=True)
+    workers = workers or os.cpu_count() or 1
+    ctx = get_context("spawn")
+    systems = [(s, "reaction") for s in recipe.reactions] + [(s, "molecule") for s in recipe.molecules]
+    pending = [(s, k) for s, k in systems if not (work / "stationary" / f"{s}.npz").exists()]
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(1,)) as pool:
+        if pending:
+            futures = [pool.submit(_stationary_job, recipe.name, s, k, str(work / "stationary" / f"{s}.npz"), settings_override) for s, k in pending]
+            for f in tqdm(as_completed(futures), total=len(futures), desc=f"{recipe.name}: stationary points", disable=not progress):
+                f.result()
+        stationary = {}
+        for s, _ in systems:
+            with np.load(work / "stationary" / f"{s}.npz") as z:
+                stationary[s] = {k: z[k] for k in z.files}
+        tasks = make_tasks(recipe, stationary)
+        store = LabelStore(work)
+        todo = [t for t in tasks if not store.done(t.key)]
+        if max_tasks is not None:
+            todo = todo[:max_tasks]
+        futures = [pool.submit(_label_job, t, recipe.settings) for t in todo]
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len([t for t in tasks if not store.done(t.key)]),
+                   desc=f"{recipe.name}: DFT labels", disable=not progress)
+        try:
+            for i, f in enumerate(as_completed(futures), 1):
+                task, result = f.result()
+                store.add(task, result)
+                bar.update()
+                if i % FLUSH_EVERY == 0:
+                    store.flush()
+        finally:
+            store.flush()
+            bar.close()
+    if not all(store.done(t.key) for t in tasks):
+        return None
+    from mlip_lab.data.reference.assemble import assemble
+
+    return assemble(recipe, tasks, stationary, store, out)

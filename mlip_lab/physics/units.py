@@ -1,0 +1,22 @@
+"""Unit constants. Internal units are Å, eV, amu and fs; chemists' units appear only for display.
+
+Values are CODATA 2018, the set ASE and PySCF use.
+"""
+
+HARTREE_EV = 27.211386245988
+BOHR_ANGSTROM = 0.529177210903
+KCAL_PER_MOL_EV = 0.0433641043  # 1 kcal/mol in eV
+EV_KCAL_PER_MOL = 1.0 / KCAL_PER_MOL_EV
+BOLTZMANN_EV_PER_K = 8.617333262e-5
+AMU_KG = 1.66053906660e-27
+EV_J = 1.602176634e-19
+ANGSTROM_M = 1e-10
+FS_S = 1e-15
+SPEED_OF_LIGHT_CM_PER_S = 2.99792458e10
+
+# sqrt(eV / (Å² amu)) in rad/s, so that omega = sqrt(eigenvalue) * this, and nu[cm^-1] = omega / (2 pi c).
+_OMEGA_RAD_PER_S = (EV_J / (ANGSTROM_M**2 * AMU_KG)) ** 0.5
+EIGENVALUE_TO_WAVENUMBER = _OMEGA_RAD_PER_S / (2.0 * 3.141592653589793 * SPEED_OF_LIGHT_CM_PER_S)
+
+HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM = HARTREE_EV / BOHR_ANGSTROM
+HARTREE_PER_BOHR2_TO_EV_PER_ANGSTROM2 = HARTREE_EV / BOHR_ANGSTROM**2
