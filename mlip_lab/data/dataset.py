@@ -91,10 +91,14 @@ class Dataset:
             if idx.shape != (len(self),):
                 raise MLIPLabError(f"boolean mask has shape {idx.shape}, expected ({len(self)},)")
             idx = np.flatnonzero(idx)
-        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+        if idx.size == 0:
+            raise MLIPLabError("the selection is empty; a dataset needs at least one configuration")
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise MLIPLabError(f"subset takes integer indices or a boolean mask, got dtype {idx.dtype}")
+        if idx.min() < -len(self) or idx.max() >= len(self):
             raise MLIPLabError(f"subset index out of range for a dataset of {len(self)} configurations")
         taken = {f: (None if getattr(self, f) is None else getattr(self, f)[idx]) for f in PER_CONFIG_FIELDS}
-        n = int(taken["species"].astype(bool).sum(1).max()) if idx.size else 0
+        n = int(taken["species"].astype(bool).sum(1).max())
         return replace(self, **_trim(taken, n))
 
     def where(self, **labels) -> "Dataset":
@@ -130,10 +134,15 @@ class Dataset:
             raise MLIPLabError(f"split fractions must be non-negative and sum to 1, got {fractions.tolist()}")
         order = np.random.default_rng(seed).permutation(len(self))
         cuts = np.round(np.cumsum(fractions)[:-1] * len(self)).astype(int)
+        sizes = np.diff([0, *cuts, len(self)])
+        if np.any(sizes == 0):
+            raise MLIPLabError(f"splitting {len(self)} configurations by {fractions.tolist()} leaves part(s) "
+                               f"{np.flatnonzero(sizes == 0).tolist()} empty; use fewer parts or larger fractions")
         return [self.subset(np.sort(part)) for part in np.split(order, cuts)]
 
     def split_by(self, key: str, test_values: Sequence[str]) -> tuple["Dataset", "Dataset"]:
         """(rest, test): the test part holds configurations whose ``key`` label is in ``test_values``."""
+        test_values = [test_values] if isinstance(test_values, str) else list(test_values)
         present = set(self.counts(key))
         missing = sorted(set(test_values) - present)
         if missing:
@@ -161,14 +170,13 @@ class Dataset:
 
 def _pad(field_name: str, array: np.ndarray, n: int) -> np.ndarray:
     """Pad one per-configuration array from its N to n atoms."""
-    current = array.shape[1] if array.ndim > 1 else 0
-    extra = n - current
     if field_name in ("species", "atomic_energies"):
-        return np.pad(array, ((0, 0), (0, extra)))
+        return np.pad(array, ((0, 0), (0, n - array.shape[1])))
     if field_name in ("positions", "forces"):
-        return np.pad(array, ((0, 0), (0, extra), (0, 0)))
-    if field_name == "hessians":
-        return np.pad(array, ((0, 0), (0, 3 * extra), (0, 3 * extra)))
+        return np.pad(array, ((0, 0), (0, n - array.shape[1]), (0, 0)))
+    if field_name == "hessians":  # (M, 3N, 3N)
+        extra = 3 * n - array.shape[1]
+        return np.pad(array, ((0, 0), (0, extra), (0, extra)))
     return array
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,15 @@ def load_npz(path) -> Dataset:
     if path.stat().st_size == 0:
         raise MLIPLabError(f"{source}: the file is empty; rebuild or re-copy it")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):  # a bare .npy array under an .npz name
+            raise MLIPLabError(f"{source}: holds a single .npy array, not an npz archive of named dataset fields; "
+                               "write datasets with mlip_lab.data.save_npz")
+        with loaded as z:
             contents = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except MLIPLabError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
         raise MLIPLabError(f"{source}: not a readable npz file ({exc})") from exc
     fmt = str(contents.get("format", ""))
     if fmt != FORMAT:
@@ -188,7 +195,7 @@ def write_extxyz(dataset: Dataset, path) -> Path:
     for atoms in to_ase(dataset):
         props = "species:S:1:pos:R:3" + (":forces:R:3" if "forces" in atoms.calc.results else "") + (
             ":atomic_energies:R:1" if "atomic_energies" in atoms.arrays else "")
-        info = [f"energy={atoms.calc.results['energy']!r}", f'molecule="{atoms.info["molecule"]}"', f"category={atoms.info['category']}"]
+        info = [f"energy={atoms.calc.results['energy']!r}", f"molecule={_extxyz_string(atoms.info['molecule'])}", f"category={atoms.info['category']}"]
         if "temperature" in atoms.info:
             info.append(f"temperature={atoms.info['temperature']!r}")
         if "hessian" in atoms.info:
@@ -209,6 +216,23 @@ def write_extxyz(dataset: Dataset, path) -> Path:
     return path
 
 
+def _extxyz_string(text: str) -> str:
+    """``text`` as a quoted extxyz value that ASE reads back as exactly that string.
+
+    ASE turns values such as ``"T"`` or ``"123"`` into bools and numbers, and an empty ``""`` swallows the
+    next key; those labels are written in ASE's ``_JSON`` form instead."""
+    from ase.io.extxyz import key_val_str_to_dict
+
+    def quote(s):
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    plain = quote(text)
+    parsed = key_val_str_to_dict(f"x={plain} y=0").get("x")
+    if text.isprintable() and isinstance(parsed, str) and parsed == text:
+        return plain
+    return quote("_JSON " + json.dumps(text))
+
+
 def read_extxyz(path, name: str = "") -> Dataset:
     """Read an extended XYZ file through ASE (any extxyz with an energy per frame)."""
     import ase.io
@@ -218,10 +242,13 @@ def read_extxyz(path, name: str = "") -> Dataset:
         raise MLIPLabError(f"{path} does not exist")
     if path.stat().st_size == 0 or not path.read_text().strip():
         raise MLIPLabError(f"{path}: the file is empty")
+    images = []
     try:
-        images = ase.io.read(path, index=":", format="extxyz")
+        for atoms in ase.io.iread(path, index=":", format="extxyz"):
+            images.append(atoms)
     except KeyError as exc:
-        raise MLIPLabError(f"{path}: unknown element symbol {exc.args[0]!r}; use standard symbols such as H, C, N, O") from exc
+        raise MLIPLabError(f"{path}: configuration {len(images)}: unknown element symbol {exc.args[0]!r}; "
+                           "use standard symbols such as H, C, N, O") from exc
     except Exception as exc:  # ASE raises many types for malformed files
         raise MLIPLabError(f"{path}: not a readable extended XYZ file ({type(exc).__name__}: {exc})") from exc
     for atoms in images:

@@ -1,6 +1,11 @@
-"""Pure tensor functions: units, harmonic analysis (more arrive with the model issues)."""
+"""Pure tensor functions: units, pair geometry, forces, harmonic analysis (more arrive with the model issues)."""
 
 from mlip_lab.physics import units
+from mlip_lab.physics.forces import forces
+from mlip_lab.physics.geometry import PairGeometry, displacement_vectors, minimum_image, pair_geometry
 from mlip_lab.physics.harmonic import HarmonicAnalysis, harmonic_analysis
 
-__all__ = ["units", "HarmonicAnalysis", "harmonic_analysis"]
+__all__ = [
+    "units", "forces", "PairGeometry", "displacement_vectors", "minimum_image", "pair_geometry",
+    "HarmonicAnalysis", "harmonic_analysis",
+]

@@ -1,0 +1,36 @@
+# Two entry points: `make lab` (set up, open JupyterLab) and `make test` (set up, run the whole suite).
+# Everything lives in .venv; torch is the CPU build (never the multi-GB CUDA wheel on a CPU box).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.mlip-lab-installed
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+
+.PHONY: setup lab test doctor data clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# CPU torch first, so the project's "torch>=..." is already satisfied and pulls nothing bigger.
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet --retries 1 --timeout 20 "torch==2.13.0" --extra-index-url $(TORCH_CPU_INDEX)
+	$(PIP) install --quiet -e ".[lab,qc,dev]"
+	# Browser tests drive Debian's Chromium (never a downloaded browser build).
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "note: no Chromium (install the 'chromium' package); browser tests will be skipped"
+	touch $(STAMP)
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+test: setup
+	$(PY) -m pytest
+
+doctor: setup
+	$(VENV)/bin/mlip-lab doctor
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

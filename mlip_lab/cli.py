@@ -1,0 +1,90 @@
+"""The ``mlip-lab`` command: ``doctor``, ``data info``, ``data validate`` and ``data build``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mlip_lab.errors import MLIPLabError
+
+
+def _doctor(args) -> int:
+    from mlip_lab.doctor import report, run_checks
+
+    text, healthy = report(run_checks())
+    print(text)
+    return 0 if healthy else 1
+
+
+def describe(dataset) -> str:
+    """A short human-readable summary of a dataset (used by ``mlip-lab data info``)."""
+    from ase.data import chemical_symbols
+
+    fields = [f for f in ("forces", "hessians", "atomic_energies", "cells") if getattr(dataset, f) is not None]
+    lines = [
+        f"name: {dataset.name}",
+        f"configurations: {len(dataset)} (atoms per configuration {dataset.n_atoms.min()}-{dataset.n_atoms.max()})",
+        f"elements: {', '.join(chemical_symbols[z] for z in dataset.elements)}",
+        f"fields: energies{''.join(', ' + f for f in fields)}",
+        "categories: " + ", ".join(f"{k} {v}" for k, v in dataset.counts("category").items()),
+        "molecules: " + ", ".join(f"{k} {v}" for k, v in dataset.counts("molecule").items()),
+    ]
+    md = dataset.metadata.get("method")
+    if md:
+        lines.append(f"level of theory: {md['functional']}/{md['basis']} ({md['program']})")
+    if "command" in dataset.metadata:
+        lines.append(f"rebuild with: {dataset.metadata['command']}")
+    return "\n".join(lines)
+
+
+def _data_info(args) -> int:
+    from mlip_lab.data import load
+
+    print(describe(load(args.dataset)))
+    return 0
+
+
+def _data_validate(args) -> int:
+    from mlip_lab.data import load
+
+    ds = load(args.path)
+    print(f"{args.path}: valid, {len(ds)} configurations")
+    return 0
+
+
+def _data_build(args) -> int:
+    from mlip_lab.data.reference.__main__ import main as reference_main
+
+    return reference_main(["build", args.name] + (["--workers", str(args.workers)] if args.workers else []))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlip-lab", description="MLIP Lab command-line tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="check the install and say what to fix").set_defaults(func=_doctor)
+    data = sub.add_parser("data", help="inspect, validate or build datasets")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    info = dsub.add_parser("info", help="summarise a shipped dataset (by name) or a file")
+    info.add_argument("dataset", help="shipped name (e.g. reactions) or a .npz/.extxyz path")
+    info.set_defaults(func=_data_info)
+    val = dsub.add_parser("validate", help="check a dataset file; exit 1 with the reason if it is invalid")
+    val.add_argument("path")
+    val.set_defaults(func=_data_validate)
+    build = dsub.add_parser("build", help="build or continue a reference dataset with PySCF (needs the qc extra)")
+    build.add_argument("name")
+    build.add_argument("--workers", type=int, default=None)
+    build.set_defaults(func=_data_build)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except MLIPLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

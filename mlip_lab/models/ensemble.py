@@ -1,0 +1,64 @@
+"""Ensembles of K HIP-NN models: mean predictions and their spread as an uncertainty signal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.hipnn import HIPNN
+
+
+@dataclass
+class EnsembleOutput:
+    """Mean and spread over K members.
+
+    energy, energy_std: (B,) eV; member_energies: (K, B).
+    forces, forces_std: (B, N, 3) eV/Å, per Cartesian component; member_forces: (K, B, N, 3).
+    Force fields are None unless forces were requested. Standard deviations use 1/K (population), so a
+    single-member ensemble reports zero spread rather than NaN.
+    """
+
+    energy: torch.Tensor
+    energy_std: torch.Tensor
+    member_energies: torch.Tensor
+    forces: torch.Tensor | None = None
+    forces_std: torch.Tensor | None = None
+    member_forces: torch.Tensor | None = None
+
+
+def _mean_std(members: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return members.mean(0), members.std(0, correction=0)
+
+
+class Ensemble(nn.Module):
+    """K independently trained :class:`HIPNN` models used together."""
+
+    def __init__(self, models: Sequence[HIPNN]):
+        super().__init__()
+        models = list(models)
+        if not models or not all(isinstance(m, HIPNN) for m in models):
+            raise MLIPLabError("an Ensemble needs at least one HIPNN model")
+        self.members = nn.ModuleList(models)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def forward(self, species, positions, cells=None, pbc=None) -> EnsembleOutput:
+        """Differentiable energies; same arguments as :meth:`HIPNN.forward`."""
+        energies = torch.stack([m(species, positions, cells, pbc).energy for m in self.members])
+        mean, std = _mean_std(energies)
+        return EnsembleOutput(energy=mean, energy_std=std, member_energies=energies)
+
+    def predict(self, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True) -> EnsembleOutput:
+        """Detached mean/std of energies and forces; same arguments as :meth:`HIPNN.predict`."""
+        outputs = [m.predict(batch_or_species, positions, cells, pbc, forces=forces) for m in self.members]
+        energies = torch.stack([o.energy for o in outputs])
+        result = EnsembleOutput(*_mean_std(energies), member_energies=energies)
+        if forces:
+            result.member_forces = torch.stack([o.forces for o in outputs])
+            result.forces, result.forces_std = _mean_std(result.member_forces)
+        return result

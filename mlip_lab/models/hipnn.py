@@ -1,0 +1,225 @@
+"""HIP-NN (tensor order 0) and HIP-NN-TS (tensor order 1 or 2) as one model family.
+
+Shapes: B configurations, N (padded) atoms, E elements, F features, L = n_interactions + 1 energy layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+from torch import nn
+
+from mlip_lab.data.batch import Batch
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.layers import AtomLayer, InteractionLayer, angular_basis
+from mlip_lab.physics.forces import forces as forces_from_energy
+from mlip_lab.physics.geometry import pair_geometry
+
+
+@dataclass(frozen=True)
+class HIPNNConfig:
+    """Hyper-parameters of a :class:`HIPNN`; lengths in Å.
+
+    elements: atomic numbers the model accepts, in one-hot order. tensor_order: 0 = HIP-NN,
+    1 or 2 = HIP-NN-TS. residual: atom layers add their input to their output. eps: regularises the
+    cusp of the tensor-sensitivity norms at zero.
+    """
+
+    elements: tuple[int, ...] = (1, 6, 7, 8)
+    n_features: int = 20
+    n_sensitivities: int = 16
+    r_soft_min: float = 0.8
+    r_soft_max: float = 5.0
+    cutoff: float = 6.0
+    n_interactions: int = 2
+    n_atom_layers: int = 3
+    tensor_order: int = 0
+    residual: bool = False
+    eps: float = 1e-6
+
+    def __post_init__(self):
+        elements = tuple(int(z) for z in self.elements)
+        object.__setattr__(self, "elements", elements)
+        if not elements or len(set(elements)) != len(elements) or not all(1 <= z <= 118 for z in elements):
+            raise MLIPLabError(f"elements must be distinct atomic numbers 1..118, got {elements}")
+        for name in ("n_features", "n_sensitivities", "n_interactions"):
+            if int(getattr(self, name)) < 1:
+                raise MLIPLabError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.n_atom_layers < 0:
+            raise MLIPLabError(f"n_atom_layers must be >= 0, got {self.n_atom_layers}")
+        if not 0 < self.r_soft_min < self.r_soft_max <= self.cutoff:
+            raise MLIPLabError(
+                f"need 0 < r_soft_min < r_soft_max <= cutoff, got {self.r_soft_min}, {self.r_soft_max}, {self.cutoff}"
+            )
+        if self.tensor_order not in (0, 1, 2):
+            raise MLIPLabError(f"tensor_order must be 0 (HIP-NN), 1 or 2 (HIP-NN-TS), got {self.tensor_order}")
+        if not self.eps > 0:
+            raise MLIPLabError(f"eps must be positive, got {self.eps}")
+
+    def to_dict(self) -> dict:
+        """Plain Python types only, so the dict survives ``torch.load(weights_only=True)``."""
+        out = asdict(self)
+        out["elements"] = list(self.elements)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "HIPNNConfig":
+        """Inverse of :meth:`to_dict`; unknown or missing keys raise :class:`MLIPLabError`."""
+        if not isinstance(data, dict):
+            raise MLIPLabError(f"a HIP-NN config must be a dict, got {type(data).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown, missing = set(data) - names, names - set(data)
+        if unknown or missing:
+            raise MLIPLabError(f"bad HIP-NN config: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+        return cls(**data)
+
+
+def hierarchicality(layer_energies: torch.Tensor, tiny: float = 1e-12) -> torch.Tensor:
+    """Regulariser sum_{l>=1} E_l^2 / (E_l^2 + E_{l-1}^2 + tiny) per configuration.
+
+    layer_energies: (B, L) -> (B,). Small when each layer's energy is much smaller than the previous one.
+    """
+    squared = layer_energies**2
+    return (squared[:, 1:] / (squared[:, 1:] + squared[:, :-1] + tiny)).sum(-1)
+
+
+@dataclass
+class HIPNNOutput:
+    """What a :class:`HIPNN` returns.
+
+    energy: (B,) eV = reference energies + sum of layer_energies.
+    atomic_energies: (B, N) eV, the per-atom share of ``energy`` (reference included); zero on padding.
+    layer_energies: (B, L) eV, the learned energy read out of each layer (layer 0 = one-hot input).
+    forces: (B, N, 3) eV/Å, only from :meth:`HIPNN.predict`.
+    """
+
+    energy: torch.Tensor
+    atomic_energies: torch.Tensor
+    layer_energies: torch.Tensor
+    forces: torch.Tensor | None = None
+
+    @property
+    def hierarchicality(self) -> torch.Tensor:
+        """(B,) see :func:`hierarchicality`."""
+        return hierarchicality(self.layer_energies)
+
+
+class _Block(nn.Module):
+    """One interaction layer followed by atom layers."""
+
+    def __init__(self, n_in: int, config: HIPNNConfig):
+        super().__init__()
+        c = config
+        self.interaction = InteractionLayer(
+            n_in, c.n_features, c.n_sensitivities, c.r_soft_min, c.r_soft_max, c.cutoff, c.tensor_order, c.eps
+        )
+        self.atom_layers = nn.Sequential(*(AtomLayer(c.n_features, c.residual) for _ in range(c.n_atom_layers)))
+
+    def forward(self, z, distances, mask, basis):
+        return self.atom_layers(self.interaction(z, distances, mask, basis))
+
+
+class HIPNN(nn.Module):
+    """Hierarchically interacting particle neural network; ``config.tensor_order`` > 0 gives HIP-NN-TS.
+
+    ``reference_energies`` (E,) is a non-trainable per-element energy added to every atom; set it with
+    :meth:`fit_reference_energies` before training so the network only learns what composition cannot.
+    """
+
+    def __init__(self, config: HIPNNConfig):
+        super().__init__()
+        self.config = config
+        n_elements = len(config.elements)
+        lookup = torch.full((max(config.elements) + 1,), -1, dtype=torch.long)
+        lookup[list(config.elements)] = torch.arange(n_elements)
+        self.register_buffer("element_index", lookup, persistent=False)
+        self.register_buffer("reference_energies", torch.zeros(n_elements))
+        sizes = [n_elements] + [config.n_features] * config.n_interactions
+        self.blocks = nn.ModuleList(_Block(n_in, config) for n_in in sizes[:-1])
+        self.energy_heads = nn.ModuleList(nn.Linear(n, 1) for n in sizes)
+
+    def element_indices(self, species: torch.Tensor) -> torch.Tensor:
+        """species (B, N) atomic numbers, 0 = padding -> (B, N) one-hot column, -1 on padding."""
+        species = torch.as_tensor(species, device=self.element_index.device)
+        too_big = species >= self.element_index.numel()
+        index = self.element_index[torch.where(too_big, 0, species).clamp(min=0)]
+        unknown = (species != 0) & (too_big | (index < 0))
+        if bool(unknown.any()):
+            bad = sorted({int(z) for z in species[unknown].tolist()})
+            raise MLIPLabError(
+                f"species {bad} are not among this model's elements {list(self.config.elements)}; "
+                "build the model with a config that lists them"
+            )
+        return index
+
+    def forward(self, species: torch.Tensor, positions: torch.Tensor, cells: torch.Tensor | None = None,
+                pbc: torch.Tensor | None = None) -> HIPNNOutput:
+        """species (B, N) long (0 = padding), positions (B, N, 3) Å, cells (B, 3, 3) | None, pbc (B, 3) | None."""
+        dtype = self.reference_energies.dtype
+        if positions.dtype != dtype:
+            raise MLIPLabError(f"positions are {positions.dtype} but the model is {dtype}; convert one to match")
+        index = self.element_indices(species)
+        real = index >= 0
+        z = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements)).to(dtype) * real[..., None]
+        geometry = pair_geometry(species, positions, self.config.cutoff, cells, pbc)
+        basis = angular_basis(geometry.directions, self.config.tensor_order)
+
+        per_layer = [self.energy_heads[0](z)]
+        for block, head in zip(self.blocks, self.energy_heads[1:]):
+            z = block(z, geometry.distances, geometry.mask, basis)
+            per_layer.append(head(z))
+        # Padded atoms still get features (bias terms); dropping their energies keeps them out of every output.
+        per_layer = torch.cat(per_layer, dim=-1) * real[..., None]  # (B, N, L)
+        reference = torch.where(real, self.reference_energies[index.clamp(min=0)], 0.0)
+        atomic = reference + per_layer.sum(-1)
+        return HIPNNOutput(energy=atomic.sum(1), atomic_energies=atomic, layer_energies=per_layer.sum(1))
+
+    def predict(self, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True) -> HIPNNOutput:
+        """Inference convenience: detached energies and (optionally) forces.
+
+        Takes a :class:`~mlip_lab.data.Batch` or the tensors of :meth:`forward`. For training use
+        :meth:`forward` and :func:`mlip_lab.physics.forces` with ``create_graph=True`` instead.
+        """
+        species, positions, cells, pbc = _unpack(batch_or_species, positions, cells, pbc)
+        positions = torch.as_tensor(positions, dtype=self.reference_energies.dtype, device=self.reference_energies.device)
+        with torch.set_grad_enabled(forces):
+            positions = positions.detach().requires_grad_(forces)
+            out = self(species, positions, cells, pbc)
+            force = forces_from_energy(out.energy, positions) if forces else None
+        return HIPNNOutput(
+            energy=out.energy.detach(),
+            atomic_energies=out.atomic_energies.detach(),
+            layer_energies=out.layer_energies.detach(),
+            forces=force,
+        )
+
+    @torch.no_grad()
+    def fit_reference_energies(self, species, energies) -> torch.Tensor:
+        """Least-squares per-element energies e from E_m ~ sum_k count_mk e_k; stores and returns them (E,).
+
+        species: (M, N) atomic numbers (0 = padding); energies: (M,) eV. Elements absent from the data, and
+        directions the compositions cannot tell apart (e.g. one stoichiometry only), get the minimum-norm
+        solution.
+        """
+        index = self.element_indices(torch.as_tensor(np.asarray(species), dtype=torch.long))
+        counts = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements))
+        counts = (counts * (index >= 0)[..., None]).sum(1).to(torch.float64).cpu()
+        targets = torch.as_tensor(np.asarray(energies), dtype=torch.float64).reshape(-1, 1)
+        if targets.shape[0] != counts.shape[0]:
+            raise MLIPLabError(f"got {counts.shape[0]} configurations but {targets.shape[0]} energies")
+        # gelsd handles rank-deficient compositions with the minimum-norm answer.
+        solution = torch.linalg.lstsq(counts, targets, driver="gelsd").solution.reshape(-1)
+        self.reference_energies.copy_(solution)
+        return self.reference_energies.clone()
+
+
+def _unpack(batch_or_species, positions, cells, pbc):
+    """(species, positions, cells, pbc) from a Batch or from the tensors themselves."""
+    if isinstance(batch_or_species, Batch):
+        b = batch_or_species
+        return b.species, b.positions, b.cells, b.pbc
+    if positions is None:
+        raise MLIPLabError("predict needs a Batch, or species and positions")
+    return torch.as_tensor(batch_or_species, dtype=torch.long), positions, cells, pbc

@@ -1,0 +1,103 @@
+"""Shared fixtures for the data-layer tests: small water/methane datasets built in code.
+
+Energies, forces and Hessians are made up (random but finite, Hessians exactly symmetric); only the
+bookkeeping is under test here, not the physics.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from mlip_lab.data import Dataset
+
+# Equilibrium-ish geometries in Å.
+GEOMETRIES = {
+    "water": (
+        [8, 1, 1],
+        [[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7572, -0.4692]],
+    ),
+    "methane": (
+        [6, 1, 1, 1, 1],
+        [[0.0, 0.0, 0.0], [0.629, 0.629, 0.629], [-0.629, -0.629, 0.629], [-0.629, 0.629, -0.629], [0.629, -0.629, -0.629]],
+    ),
+}
+BASE_ENERGY = {"water": -2079.5, "methane": -1100.2}  # eV, made up
+
+
+def build_arrays(molecules, categories=None, temperatures=None, seed=0, forces=True, hessians=True,
+                 atomic_energies=True) -> dict:
+    """Padded per-configuration arrays for the given molecule names (one configuration each)."""
+    rng = np.random.default_rng(seed)
+    m = len(molecules)
+    n = max(len(GEOMETRIES[mol][0]) for mol in molecules)
+    out = {
+        "species": np.zeros((m, n), dtype=np.int64),
+        "positions": np.zeros((m, n, 3)),
+        "energies": np.zeros(m),
+        "forces": np.zeros((m, n, 3)) if forces else None,
+        "hessians": np.zeros((m, 3 * n, 3 * n)) if hessians else None,
+        "atomic_energies": np.zeros((m, n)) if atomic_energies else None,
+        "molecule": np.array(molecules, dtype=str),
+        "category": np.array(categories if categories is not None else ["other"] * m, dtype=str),
+        "temperature": np.array(temperatures if temperatures is not None else [np.nan] * m, dtype=float),
+    }
+    for i, mol in enumerate(molecules):
+        z, xyz = GEOMETRIES[mol]
+        k = len(z)
+        out["species"][i, :k] = z
+        out["positions"][i, :k] = np.asarray(xyz) + 0.05 * rng.standard_normal((k, 3))
+        out["energies"][i] = BASE_ENERGY[mol] + rng.random()  # full float64 precision
+        if forces:
+            out["forces"][i, :k] = rng.standard_normal((k, 3))
+        if hessians:
+            a = rng.standard_normal((3 * k, 3 * k))
+            out["hessians"][i, : 3 * k, : 3 * k] = a + a.T  # exactly symmetric
+        if atomic_energies:
+            out["atomic_energies"][i, :k] = rng.standard_normal(k)
+    return out
+
+
+@pytest.fixture
+def make_dataset():
+    """Factory: ``make_dataset(molecules, categories=None, ..., name="")`` -> Dataset."""
+
+    def factory(molecules=("water", "methane", "water"), name="", **kwargs):
+        return Dataset(**build_arrays(list(molecules), **kwargs), name=name)
+
+    return factory
+
+
+@pytest.fixture
+def mixed():
+    """Eight configurations (5 water, 3 methane) across several categories; energies are unique ids."""
+    molecules = ["water", "methane", "water", "water", "methane", "water", "methane", "water"]
+    categories = ["min", "ts", "md", "md", "min", "irc", "md", "ts"]
+    temperatures = [np.nan, np.nan, 300.0, 500.0, np.nan, np.nan, 300.0, np.nan]
+    return Dataset(**build_arrays(molecules, categories, temperatures, seed=1), name="mixed", metadata={"origin": "tests"})
+
+
+@pytest.fixture
+def good_arrays():
+    """Arrays of a valid three-configuration dataset (water, methane, water; N = 5), ready to corrupt."""
+    return build_arrays(["water", "methane", "water"], ["min", "ts", "md"], [np.nan, np.nan, 300.0], seed=2)
+
+
+HEADER = {"format": "mlip_lab.dataset", "format_version": 1, "units_energy": "eV", "units_length": "Angstrom",
+          "metadata_json": json.dumps({"name": "raw"})}
+
+
+@pytest.fixture
+def write_raw_npz():
+    """Factory: ``write_raw_npz(path, arrays, **header)`` writes an npz with ``np.savez`` directly.
+
+    Header keys default to a valid format/version/units; pass ``key=None`` to leave a key out.
+    Array entries that are None are left out too.
+    """
+
+    def writer(path, arrays, **header):
+        contents = {**HEADER, **header, **arrays}
+        np.savez(path, **{k: v for k, v in contents.items() if v is not None})
+        return path
+
+    return writer
