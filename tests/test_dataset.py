@@ -268,7 +268,6 @@ def test_batches_cover_dataset_in_order(mixed):
 
 def test_batches_are_trimmed_per_batch(mixed):
     batches = list(mixed.batches(3))
-    # rows 0-2: water, methane, water -> 5 atoms; rows 6-7: methane, water -> 5; rows 3-5 water, methane, water
     water_only = list(mixed.where(molecule="water").batches(5))[0]
     assert water_only.species.shape == (5, 3)
     assert water_only.positions.shape == (5, 3, 3)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -118,6 +117,7 @@ class _Block(nn.Module):
         self.atom_layers = nn.Sequential(*(AtomLayer(c.n_features, c.residual) for _ in range(c.n_atom_layers)))
 
     def forward(self, z, distances, mask, basis):
+        """z (B, N, F_in), distances and mask (B, N, N), basis (B, N, N, K) -> (B, N, F)."""
         return self.atom_layers(self.interaction(z, distances, mask, basis))
 
 
@@ -160,6 +160,7 @@ class HIPNN(nn.Module):
         dtype = self.reference_energies.dtype
         if positions.dtype != dtype:
             raise MLIPLabError(f"positions are {positions.dtype} but the model is {dtype}; convert one to match")
+        species = torch.as_tensor(species, device=positions.device)
         index = self.element_indices(species)
         real = index >= 0
         z = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements)).to(dtype) * real[..., None]
@@ -203,10 +204,10 @@ class HIPNN(nn.Module):
         directions the compositions cannot tell apart (e.g. one stoichiometry only), get the minimum-norm
         solution.
         """
-        index = self.element_indices(torch.as_tensor(np.asarray(species), dtype=torch.long))
+        index = self.element_indices(torch.as_tensor(species, dtype=torch.long))
         counts = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements))
         counts = (counts * (index >= 0)[..., None]).sum(1).to(torch.float64).cpu()
-        targets = torch.as_tensor(np.asarray(energies), dtype=torch.float64).reshape(-1, 1)
+        targets = torch.as_tensor(energies, dtype=torch.float64).reshape(-1, 1).cpu()
         if targets.shape[0] != counts.shape[0]:
             raise MLIPLabError(f"got {counts.shape[0]} configurations but {targets.shape[0]} energies")
         # gelsd handles rank-deficient compositions with the minimum-norm answer.

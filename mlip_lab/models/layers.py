@@ -78,8 +78,11 @@ class InteractionLayer(nn.Module):
     def forward(self, z: torch.Tensor, distances: torch.Tensor, mask: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
         """z (B, N, F_in), distances and mask (B, N, N), basis (B, N, N, K) -> (B, N, F_out)."""
         s = self.sensitivity(distances, mask)
-        environment = torch.einsum("bijs,bijk,bjf->biksf", s, basis, z)
-        u = torch.einsum("biksf,sfa->bika", environment, self.interaction)
+        # Same sum as contracting env_{i k nu b} = sum_j s Y z with V, but applying V to each atom first costs
+        # B N (S F A + N S A + N K A) instead of B N^2 K S F, several times faster (more with tensor order 2).
+        zv = torch.einsum("bjf,sfa->bjsa", z, self.interaction)
+        pair_messages = torch.einsum("bijs,bjsa->bija", s, zv)
+        u = torch.einsum("bijk,bija->bika", basis, pair_messages)
         out = u[:, :, 0] + self.self_interaction(z)
         start = 1
         for order, scale in enumerate(self.tensor_scales, start=1):

@@ -33,11 +33,12 @@ class HarmonicAnalysis:
         return int((self.frequencies_cm < 0).sum())
 
 
-def rigid_body_basis(positions: torch.Tensor, masses: torch.Tensor, linear_tol: float = 1e-6) -> torch.Tensor:
+def rigid_body_basis(positions: torch.Tensor, masses: torch.Tensor, linear_tol: float = 1e-2) -> torch.Tensor:
     """Orthonormal basis of mass-weighted translations and rotations.
 
     positions: (N, 3) Å; masses: (N,) amu. Returns (3N, R) with R = 5 for linear molecules, 6 otherwise
-    (R = 3 for a single atom).
+    (R = 3 for a single atom). A rotation whose singular value is below ``linear_tol`` times the largest
+    counts as absent, so an optimised linear molecule a hair off its axis (~0.01 Å) keeps both bends.
     """
     sqrt_m = masses.sqrt()
     centred = positions - (masses[:, None] * positions).sum(0) / masses.sum()

@@ -170,6 +170,28 @@ def make_tasks(recipe: Recipe, stationary: dict[str, dict]) -> list[Task]:
     return tasks
 
 
+def load_or_make_tasks(recipe: Recipe, stationary: dict[str, dict], path: Path) -> list[Task]:
+    """The task list, frozen in ``path`` the first time so that a resumed run labels exactly the same
+    geometries even if the sampling code has changed since."""
+    if path.exists():
+        with np.load(path) as z:
+            return [
+                Task(str(k), str(s), str(c), float(t), tuple(_symbols(str(s))), z["positions"][i, : len(_symbols(str(s)))], bool(h))
+                for i, (k, s, c, t, h) in enumerate(zip(z["keys"], z["systems"], z["categories"], z["temperatures"], z["hessian"]))
+            ]
+    tasks = make_tasks(recipe, stationary)
+    n = max(len(t.symbols) for t in tasks)
+    positions = np.zeros((len(tasks), n, 3))
+    for i, t in enumerate(tasks):
+        positions[i, : len(t.symbols)] = t.positions
+    np.savez_compressed(
+        path, keys=np.array([t.key for t in tasks]), systems=np.array([t.system for t in tasks]),
+        categories=np.array([t.category for t in tasks]), temperatures=np.array([t.temperature for t in tasks]),
+        hessian=np.array([t.hessian for t in tasks]), positions=positions,
+    )
+    return tasks
+
+
 # ---------------------------------------------------------------- stage 3: labels
 def _label_job(task: Task, settings) -> tuple[Task, dict]:
     from mlip_lab.data.reference.qc import single_point
@@ -281,7 +303,7 @@ def build(recipe_name: str, work_dir=None, out_dir=None, workers: int | None = N
         for s, _ in systems:
             with np.load(work / "stationary" / f"{s}.npz") as z:
                 stationary[s] = {k: z[k] for k in z.files}
-        tasks = make_tasks(recipe, stationary)
+        tasks = load_or_make_tasks(recipe, stationary, work / "tasks.npz")
         store = LabelStore(work)
         todo = [t for t in tasks if not store.done(t.key)]
         if max_tasks is not None:

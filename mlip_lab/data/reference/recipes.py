@@ -63,7 +63,7 @@ RECIPES: dict[str, Recipe] = {
             md_per_temperature=1,
             hessian_for_all=True,
             seed=1,
-            settings=QCSettings(basis="sto-3g", grid_level=1),
+            settings=QCSettings(basis="sto-3g"),
         ),
     ]
 }

@@ -58,7 +58,7 @@ def tight_binding_md_samples(
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_k, rng=rng)
     Stationary(atoms)
     ZeroRotation(atoms)
-    dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_k, friction=0.02 / units.fs, rng=rng)
+    dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_k, friction=0.02 / units.fs, fixcm=False, rng=rng)
     dyn.run(equilibration_steps)
     frames = []
     for _ in range(count):

@@ -1,0 +1,123 @@
+"""The reference-data recipe run end to end on a tiny case with real PySCF, plus its building blocks."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyscf")
+pytest.importorskip("tblite")
+
+from mlip_lab.data import load  # noqa: E402
+from mlip_lab.data.reference.build import LabelStore, Task, build  # noqa: E402
+from mlip_lab.data.reference.qc import QCSettings, single_point  # noqa: E402
+from mlip_lab.data.reference.recipes import RECIPES  # noqa: E402
+
+TINY = RECIPES["water-tiny"]
+
+
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory):
+    """Build water-tiny in two chunks, as a stopped and resumed run would."""
+    root = tmp_path_factory.mktemp("tiny")
+    work, out = root / "work", root / "out"
+    first = build("water-tiny", work, out, workers=2, progress=False, max_tasks=2)
+    log_after_first = (work / "scf_log.jsonl").read_text().splitlines()
+    path = build("water-tiny", work, out, workers=2, progress=False)
+    return {"work": work, "out": out, "first": first, "log_after_first": log_after_first, "path": path}
+
+
+def test_stopped_run_resumes_without_redoing_work(tiny_build):
+    assert tiny_build["first"] is None  # not finished after the first chunk
+    assert len(tiny_build["log_after_first"]) == 2
+    log = (tiny_build["work"] / "scf_log.jsonl").read_text().splitlines()
+    keys = [json.loads(line)["key"] for line in log]
+    assert len(keys) == len(set(keys)) == 4  # each configuration labelled exactly once
+    again = build("water-tiny", tiny_build["work"], tiny_build["out"], workers=1, progress=False)
+    assert again == tiny_build["path"]
+    assert len((tiny_build["work"] / "scf_log.jsonl").read_text().splitlines()) == 4
+
+
+def test_resumed_run_labels_the_frozen_task_list(tiny_build, monkeypatch):
+    """Once tasks.npz exists, a resumed run never re-samples (so code changes cannot shift geometries)."""
+    import mlip_lab.data.reference.build as build_module
+
+    assert (tiny_build["work"] / "tasks.npz").exists()
+    monkeypatch.setattr(build_module, "make_tasks", lambda *a, **k: pytest.fail("tasks were re-sampled"))
+    assert build("water-tiny", tiny_build["work"], tiny_build["out"], workers=1, progress=False) == tiny_build["path"]
+
+
+def test_dataset_has_every_category_and_provenance(tiny_build):
+    ds = load(tiny_build["path"])
+    assert len(ds) == 4
+    assert ds.counts("category") == {"md": 1, "min": 1, "nms": 2}
+    assert ds.hessians is not None and ds.forces is not None
+    card = tiny_build["path"].with_suffix(".md").read_text()
+    for text in ("wb97x-d3bj", "sto-3g", "pyscf", "python -m mlip_lab.data.reference build water-tiny", "| nms | 2 |"):
+        assert text in card
+    assert ds.metadata["dropped_scf_not_converged"] == 0
+    assert ds.metadata["cpu_seconds"]["labels"] > 0
+
+
+def _displaced(positions, index, step):
+    p = positions.copy().reshape(-1)
+    p[index] += step
+    return p.reshape(-1, 3)
+
+
+def test_stored_forces_are_minus_the_energy_gradient(tiny_build):
+    ds = load(tiny_build["path"])
+    i = int(np.flatnonzero(ds.category == "nms")[0])
+    symbols = ["O", "H", "H"] if ds.species[i, 0] == 8 else None
+    symbols = [{1: "H", 8: "O"}[z] for z in ds.species[i]]
+    pos = ds.positions[i]
+    h = 2e-3
+    fd = np.zeros(9)
+    for k in range(9):
+        plus = single_point(symbols, _displaced(pos, k, h), TINY.settings)["energy"]
+        minus = single_point(symbols, _displaced(pos, k, -h), TINY.settings)["energy"]
+        fd[k] = -(plus - minus) / (2 * h)
+    np.testing.assert_allclose(ds.forces[i].reshape(-1), fd, atol=2e-3)
+
+
+def test_stored_hessian_is_symmetric_and_matches_force_differences(tiny_build):
+    ds = load(tiny_build["path"])
+    i = int(np.flatnonzero(ds.category == "min")[0])
+    symbols = [{1: "H", 8: "O"}[z] for z in ds.species[i]]
+    hess = ds.hessians[i]
+    np.testing.assert_allclose(hess, hess.T, atol=1e-4)
+    h = 2e-3
+    fd = np.zeros((9, 9))
+    for k in range(9):
+        plus = single_point(symbols, _displaced(ds.positions[i], k, h), TINY.settings)["forces"].reshape(-1)
+        minus = single_point(symbols, _displaced(ds.positions[i], k, -h), TINY.settings)["forces"].reshape(-1)
+        fd[k] = -(plus - minus) / (2 * h)
+    np.testing.assert_allclose(hess, fd, atol=0.05 * np.abs(hess).max())
+
+
+def test_unconverged_scf_is_reported_not_labelled():
+    out = single_point(["O", "H", "H"], [[0, 0, 0], [0, 0.76, 0.58], [0, -0.76, 0.58]],
+                       QCSettings(basis="sto-3g", grid_level=1, max_cycle=1))
+    assert out["converged"] is False
+    assert "energy" not in out and "forces" not in out
+
+
+def test_label_store_drops_and_counts_failed_configurations(tmp_path):
+    store = LabelStore(tmp_path)
+    ok = Task("w/nms/0", "w", "nms", 300.0, ("H", "H"), np.zeros((2, 3)), False)
+    bad = Task("w/nms/1", "w", "nms", 300.0, ("H", "H"), np.ones((2, 3)), False)
+    store.add(ok, {"converged": True, "scf_cycles": 5, "solver": "diis", "seconds": 0.1,
+                   "energy": -1.0, "forces": np.zeros((2, 3))})
+    store.add(bad, {"converged": False, "scf_cycles": 100, "solver": "newton", "seconds": 0.1})
+    store.flush()
+    reopened = LabelStore(tmp_path)
+    assert set(reopened.records) == {"w/nms/0"}
+    assert reopened.done("w/nms/1")  # never retried, never stored
+    assert [e["converged"] for e in reopened.log_entries()] == [True, False]
+
+
+def test_unknown_recipe_is_a_clear_error(tmp_path):
+    from mlip_lab import MLIPLabError
+
+    with pytest.raises(MLIPLabError, match="unknown recipe 'nope'"):
+        build("nope", tmp_path, tmp_path, workers=1, progress=False)
