@@ -1,0 +1,141 @@
+"""Predictions of a model over a dataset and the error statistics every notebook and widget shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlip_lab.data.dataset import Dataset
+from mlip_lab.physics.units import EV_KCAL_PER_MOL
+
+
+@dataclass
+class DatasetPredictions:
+    """A model's outputs for every configuration of a dataset (numpy, dataset padding kept).
+
+    energies (M,) eV; forces (M, N, 3) eV/Å or None; atomic_energies (M, N) eV.
+    """
+
+    energies: np.ndarray
+    forces: np.ndarray | None
+    atomic_energies: np.ndarray
+
+
+def predict_dataset(model, dataset: Dataset, batch_size: int = 64, forces: bool = True) -> DatasetPredictions:
+    """Run ``model`` (a HIPNN or anything with the same ``predict``) over ``dataset`` in batches."""
+    param = next(model.parameters())
+    m, n = dataset.species.shape
+    energies = np.zeros(m)
+    atomic = np.zeros((m, n))
+    force_out = np.zeros((m, n, 3)) if forces else None
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in dataset.batches(batch_size, device=param.device, dtype=param.dtype):
+            out = model.predict(batch, forces=forces)
+            idx = batch.indices.cpu().numpy()
+            k = batch.species.shape[1]
+            energies[idx] = out.energy.cpu().double().numpy()
+            atomic[idx, :k] = out.atomic_energies.cpu().double().numpy()
+            if forces:
+                force_out[idx, :k] = out.forces.cpu().double().numpy()
+    finally:
+        model.train(was_training)
+    return DatasetPredictions(energies, force_out, atomic)
+
+
+@dataclass(frozen=True)
+class ErrorStats:
+    """Errors of one quantity: mae, rmse, max_abs in the quantity's unit; count of values compared."""
+
+    mae: float
+    rmse: float
+    max_abs: float
+    count: int
+
+    @staticmethod
+    def of(errors: np.ndarray) -> "ErrorStats":
+        e = np.abs(np.asarray(errors, dtype=float).reshape(-1))
+        if e.size == 0:
+            return ErrorStats(float("nan"), float("nan"), float("nan"), 0)
+        return ErrorStats(float(e.mean()), float(np.sqrt((e**2).mean())), float(e.max()), int(e.size))
+
+    def scaled(self, factor: float) -> "ErrorStats":
+        return ErrorStats(self.mae * factor, self.rmse * factor, self.max_abs * factor, self.count)
+
+
+def energy_errors(dataset: Dataset, predictions: DatasetPredictions, per_atom: bool = False) -> np.ndarray:
+    """(M,) predicted minus reference energies, eV (per atom if asked)."""
+    err = predictions.energies - dataset.energies
+    return err / dataset.n_atoms if per_atom else err
+
+
+def force_errors(dataset: Dataset, predictions: DatasetPredictions) -> np.ndarray:
+    """(K, 3) predicted minus reference force components of all real atoms, eV/Å."""
+    if dataset.forces is None or predictions.forces is None:
+        raise ValueError("force errors need reference forces in the dataset and predicted forces")
+    mask = dataset.species > 0
+    return (predictions.forces - dataset.forces)[mask]
+
+
+def error_table(dataset: Dataset, predictions: DatasetPredictions, by: str | None = "category",
+                unit: str = "kcal/mol") -> list[dict]:
+    """Rows of energy and force errors, overall and per value of ``by`` (``category``, ``molecule`` or None).
+
+    unit "kcal/mol" gives energies in kcal/mol and forces in kcal/mol/Å; "eV" gives eV and eV/Å.
+    Each row: group, count, energy_mae, energy_rmse, force_mae, force_rmse (force columns NaN without forces).
+    """
+    if unit not in ("kcal/mol", "eV"):
+        raise ValueError(f"unit must be 'kcal/mol' or 'eV', got {unit!r}")
+    factor = EV_KCAL_PER_MOL if unit == "kcal/mol" else 1.0
+    groups = [("all", np.ones(len(dataset), bool))]
+    if by is not None:
+        labels = np.asarray(getattr(dataset, by), dtype=str)
+        groups += [(str(v), labels == v) for v in np.unique(labels)]
+    e_err = energy_errors(dataset, predictions)
+    has_forces = dataset.forces is not None and predictions.forces is not None
+    rows = []
+    for name, mask in groups:
+        e = ErrorStats.of(e_err[mask]).scaled(factor)
+        row = {"group": name, "count": int(mask.sum()), "energy_mae": e.mae, "energy_rmse": e.rmse,
+               "force_mae": float("nan"), "force_rmse": float("nan")}
+        if has_forces:
+            f = ErrorStats.of(force_errors(dataset.subset(mask), _subset(predictions, mask, dataset))).scaled(factor)
+            row.update(force_mae=f.mae, force_rmse=f.rmse)
+        rows.append(row)
+    return rows
+
+
+def _subset(predictions: DatasetPredictions, mask: np.ndarray, dataset: Dataset) -> DatasetPredictions:
+    """Predictions of the configurations in ``mask``, trimmed to the padding ``dataset.subset`` would use."""
+    n = int((dataset.species[mask] > 0).sum(1).max())
+    return DatasetPredictions(
+        predictions.energies[mask],
+        None if predictions.forces is None else predictions.forces[mask][:, :n],
+        predictions.atomic_energies[mask][:, :n],
+    )
+
+
+def format_table(rows: list[dict], unit: str = "kcal/mol") -> str:
+    """Plain-text rendering of :func:`error_table` rows."""
+    f_unit = f"{unit}/Å"
+    header = f"{'group':<14}{'count':>7}{'E MAE':>10}{'E RMSE':>10}{'F MAE':>10}{'F RMSE':>10}   (E in {unit}, F in {f_unit})"
+    lines = [header]
+    for r in rows:
+        lines.append(f"{r['group']:<14}{r['count']:>7}{r['energy_mae']:>10.3f}{r['energy_rmse']:>10.3f}"
+                     f"{r['force_mae']:>10.3f}{r['force_rmse']:>10.3f}")
+    return "\n".join(lines)
+
+
+def parity_data(dataset: Dataset, predictions: DatasetPredictions, quantity: str = "energy",
+                per_atom: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, predicted) arrays for a parity plot: energies (per atom by default, eV) or force components (eV/Å)."""
+    if quantity == "energy":
+        scale = dataset.n_atoms if per_atom else 1
+        return dataset.energies / scale, predictions.energies / scale
+    if quantity == "forces":
+        mask = dataset.species > 0
+        return dataset.forces[mask].reshape(-1), predictions.forces[mask].reshape(-1)
+    raise ValueError(f"quantity must be 'energy' or 'forces', got {quantity!r}")
+

@@ -1,0 +1,67 @@
+"""Error statistics and parity data that the notebooks and widgets display."""
+
+import numpy as np
+import pytest
+
+from mlip_lab.data import Dataset
+from mlip_lab.physics.units import EV_KCAL_PER_MOL
+from mlip_lab.train.metrics import (
+    DatasetPredictions, ErrorStats, error_table, force_errors, format_table, parity_data,
+)
+
+
+@pytest.fixture
+def pair():
+    species = np.array([[8, 1, 1], [1, 1, 0]])
+    positions = np.zeros((2, 3, 3))
+    positions[:, 1, 0] = 1.0
+    positions[0, 2, 1] = 1.0
+    forces = np.zeros((2, 3, 3))
+    forces[0] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    forces[1, :2] = [[2, 0, 0], [-2, 0, 0]]
+    ds = Dataset(species, positions, np.array([-10.0, -2.0]), forces, category=np.array(["nms", "md"]))
+    pred_forces = forces.copy()
+    pred_forces[0, 0, 0] += 0.3  # one component off by 0.3
+    pred_forces[1, 2] = 99.0  # garbage on a padded atom must be ignored
+    preds = DatasetPredictions(np.array([-9.9, -2.2]), pred_forces, np.zeros((2, 3)))
+    return ds, preds
+
+
+def test_error_stats():
+    s = ErrorStats.of(np.array([1.0, -3.0]))
+    assert (s.mae, s.max_abs, s.count) == (2.0, 3.0, 2)
+    assert s.rmse == pytest.approx(np.sqrt(5.0))
+    assert s.scaled(2.0).mae == 4.0
+
+
+def test_force_errors_ignore_padding(pair):
+    ds, preds = pair
+    err = force_errors(ds, preds)
+    assert err.shape == (5, 3)
+    assert np.abs(err).sum() == pytest.approx(0.3)
+
+
+def test_error_table_overall_and_per_category(pair):
+    ds, preds = pair
+    rows = {r["group"]: r for r in error_table(ds, preds, unit="eV")}
+    assert rows["all"]["count"] == 2
+    assert rows["all"]["energy_mae"] == pytest.approx(0.15)
+    assert rows["md"]["energy_mae"] == pytest.approx(0.2)
+    assert rows["md"]["force_mae"] == 0.0
+    assert rows["nms"]["force_mae"] == pytest.approx(0.3 / 9)
+    kcal = {r["group"]: r for r in error_table(ds, preds)}
+    assert kcal["nms"]["energy_mae"] == pytest.approx(0.1 * EV_KCAL_PER_MOL)
+    assert "kcal/mol" in format_table(error_table(ds, preds))
+    with pytest.raises(ValueError, match="unit"):
+        error_table(ds, preds, unit="hartree")
+
+
+def test_parity_data(pair):
+    ds, preds = pair
+    ref, pred = parity_data(ds, preds, "energy", per_atom=True)
+    np.testing.assert_allclose(ref, [-10 / 3, -1.0])
+    np.testing.assert_allclose(pred, [-9.9 / 3, -1.1])
+    ref_f, pred_f = parity_data(ds, preds, "forces")
+    assert ref_f.shape == pred_f.shape == (15,)
+    with pytest.raises(ValueError):
+        parity_data(ds, preds, "stress")
