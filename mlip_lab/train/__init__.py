@@ -1,10 +1,19 @@
 """Training: loss terms, the Trainer, checkpoints, callbacks and metrics."""
 
+from mlip_lab.train.checkpoints import load_checkpoint
+from mlip_lab.train.losses import (
+    AtomicEnergyLoss, EnergyLoss, ErrorTerm, ForceLoss, HierarchicalityLoss, L2Loss, Loss, LossContext, LossTerm,
+    energy_force_loss,
+)
 from mlip_lab.train.metrics import (
     DatasetPredictions, ErrorStats, energy_errors, error_table, force_errors, format_table, parity_data, predict_dataset,
 )
+from mlip_lab.train.trainer import EpochRecord, Trainer
 
 __all__ = [
     "DatasetPredictions", "ErrorStats", "energy_errors", "error_table", "force_errors", "format_table", "parity_data",
     "predict_dataset",
+    "AtomicEnergyLoss", "EnergyLoss", "ErrorTerm", "ForceLoss", "HierarchicalityLoss", "L2Loss", "Loss", "LossContext",
+    "LossTerm", "energy_force_loss",
+    "EpochRecord", "Trainer", "load_checkpoint",
 ]
