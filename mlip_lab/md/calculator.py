@@ -1,0 +1,88 @@
+"""An ASE calculator backed by a trained model, so ASE's optimisers, MD and analysis tools can use it."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from ase.calculators.calculator import Calculator, all_changes
+from ase.data import chemical_symbols
+
+from mlip_lab.errors import MLIPLabError
+
+
+def model_elements(model) -> tuple[int, ...] | None:
+    """Atomic numbers a HIPNN (``config.elements``) or an ensemble of them (``members``) accepts; None if unknown."""
+    config = getattr(model, "config", None)
+    if config is not None:
+        return tuple(config.elements)
+    members = getattr(model, "members", None)
+    if members:
+        # An ensemble accepts only what every member accepts.
+        common = set(model_elements(members[0]) or ())
+        for member in members[1:]:
+            common &= set(model_elements(member) or ())
+        return tuple(sorted(common))
+    return None
+
+
+class MLIPCalculator(Calculator):
+    """ASE calculator for any model with ``predict(species, positions, cells, pbc, forces=True)``.
+
+    Gives ``energy`` (eV), ``forces`` (eV/Å) and per-atom ``energies`` (eV, summing to the energy).
+    For an ensemble (a model with ``members`` whose output has no atomic energies) the per-atom energies
+    are the member mean, and ``energy_std`` (eV) is reported as well.
+    device defaults to the model's own device (giving another one moves the model there); positions are
+    sent in the model's dtype.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "energies"]
+
+    def __init__(self, model, device=None, **kwargs):
+        super().__init__(**kwargs)
+        parameter = next(model.parameters())
+        self.device = torch.device(device) if device is not None else parameter.device
+        self.dtype = parameter.dtype
+        self.model = model.to(self.device)
+        self.elements = model_elements(model)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self._check_elements(self.atoms.numbers)
+        inputs = self._tensors(self.atoms)
+        out = self.model.predict(*inputs, forces=True)
+        energy = float(out.energy[0])
+        atomic = getattr(out, "atomic_energies", None)
+        if atomic is None and "energies" in properties and getattr(self.model, "members", None):
+            # Extra passes without forces, so only when asked (an ensemble's output has no per-atom energies).
+            members = self.model.members
+            atomic = torch.stack([m.predict(*inputs, forces=False).atomic_energies for m in members]).mean(0)
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,  # no electronic entropy in an MLIP; ASE optimisers may ask for it
+            "forces": out.forces[0].detach().cpu().double().numpy(),
+        }
+        if atomic is not None:
+            self.results["energies"] = atomic[0].detach().cpu().double().numpy()
+        if getattr(out, "energy_std", None) is not None:
+            self.results["energy_std"] = float(out.energy_std[0])
+
+    def _check_elements(self, numbers: np.ndarray) -> None:
+        """Name unknown elements by symbol before the model sees them."""
+        if self.elements is None:
+            return
+        missing = sorted(set(int(z) for z in numbers) - set(self.elements))
+        if missing:
+            have = ", ".join(chemical_symbols[z] for z in self.elements)
+            bad = ", ".join(f"{chemical_symbols[z]} (Z={z})" for z in missing)
+            raise MLIPLabError(f"the structure contains {bad}, but the model was trained for {have} only; "
+                               "use a model whose elements include them")
+
+    def _tensors(self, atoms):
+        """(species, positions, cells, pbc) as a batch of one; cells only for periodic structures."""
+        species = torch.as_tensor(atoms.numbers, dtype=torch.long, device=self.device)[None]
+        positions = torch.as_tensor(atoms.positions, dtype=self.dtype, device=self.device)[None]
+        if not atoms.pbc.any():
+            return species, positions, None, None
+        cells = torch.as_tensor(np.asarray(atoms.cell), dtype=self.dtype, device=self.device)[None]
+        pbc = torch.as_tensor(atoms.pbc, dtype=torch.bool, device=self.device)[None]
+        return species, positions, cells, pbc

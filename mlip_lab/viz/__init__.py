@@ -1,0 +1,17 @@
+"""Widgets and figures only: they render results and collect input; the numbers come from the library.
+
+Nothing else in ``mlip_lab`` imports this package (it needs the ``[lab]`` extra: ipywidgets, plotly, nglview).
+"""
+
+from mlip_lab.viz.colors import colorbar_stops, per_atom_colors, value_range
+from mlip_lab.viz.dashboard import (
+    DEFAULT_PARAMS, TrainingDashboard, best_record, epoch_summary, loss_curves, parity_points, parity_title,
+)
+from mlip_lab.viz.molecule import MoleculeView, as_atoms, color_scheme, face_on, molecule_view, per_atom_values
+
+__all__ = [
+    "colorbar_stops", "per_atom_colors", "value_range",
+    "DEFAULT_PARAMS", "TrainingDashboard", "best_record", "epoch_summary", "loss_curves", "parity_points",
+    "parity_title",
+    "MoleculeView", "as_atoms", "color_scheme", "face_on", "molecule_view", "per_atom_values",
+]

@@ -1,0 +1,149 @@
+"""A 3D molecule (nglview) coloured atom by atom by a per-atom quantity, with its colour bar beside it."""
+
+from __future__ import annotations
+
+import html
+import uuid
+import warnings
+
+import ipywidgets as widgets
+import numpy as np
+
+from mlip_lab.data import Dataset, to_ase
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.viz.colors import colorbar_stops, per_atom_colors, value_range
+
+VIEW_SIZE_PX = (420, 320)  # a fixed size leaves room for the colour bar; NGL would take the full width
+
+with warnings.catch_warnings():
+    # nglview 3.1 imports pkg_resources, whose deprecation warning would land in every student's notebook.
+    warnings.simplefilter("ignore", UserWarning)
+    import nglview
+    from nglview.color import _ColorScheme
+
+
+def as_atoms(atoms_or_dataset_row):
+    """An ``ase.Atoms`` from an Atoms, a one-configuration Dataset, or a ``(dataset, index)`` pair."""
+    item = atoms_or_dataset_row
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Dataset):
+        dataset, index = item
+        return to_ase(dataset.subset([int(index)]))[0]
+    if isinstance(item, Dataset):
+        if len(item) != 1:
+            raise MLIPLabError(f"got a dataset of {len(item)} configurations; pass (dataset, index) to pick one")
+        return to_ase(item)[0]
+    if hasattr(item, "get_atomic_numbers") and hasattr(item, "positions"):
+        return item
+    raise MLIPLabError(
+        f"molecule_view takes ase.Atoms, a one-row Dataset or (dataset, index), not {type(item).__name__}")
+
+
+def per_atom_values(atoms, values=None) -> np.ndarray | None:
+    """(n_atoms,) floats to colour by: ``values`` if given, else ``atoms.arrays['atomic_energies']``, else None."""
+    if values is None:
+        values = atoms.arrays.get("atomic_energies")
+        if values is None:
+            return None
+    values = _as_array(values).reshape(-1)
+    if values.shape != (len(atoms),):
+        raise MLIPLabError(f"got {values.size} values for a structure of {len(atoms)} atoms; give one per atom")
+    return values
+
+
+def color_scheme(colors: list[str]) -> list[list[str]]:
+    """NGL selection scheme ``[[colour, '@i'], ...]``: atom i (0-based, '@' selects by index) gets colours[i]."""
+    return [[color, f"@{i}"] for i, color in enumerate(colors)]
+
+
+def colorbar_html(vmin: float, vmax: float, cmap: str, label: str, height_px: int = VIEW_SIZE_PX[1]) -> str:
+    """A vertical CSS-gradient colour bar (vmax on top) with end values and a rotated label, as HTML."""
+    stops = colorbar_stops(vmin, vmax, cmap)
+    gradient = ", ".join(f"{color} {100 * k / (len(stops) - 1):.0f}%" for k, (_, color) in enumerate(reversed(stops)))
+    return (
+        f'<div style="display:flex;align-items:center;height:{height_px}px;font-size:12px;padding:0 6px">'
+        '<div style="display:flex;flex-direction:column;align-items:center">'
+        f"<div>{vmax:.4g}</div>"
+        f'<div class="mlip-colorbar" style="width:16px;height:{height_px - 60}px;margin:4px 0;'
+        f'background:linear-gradient({gradient})"></div>'
+        f"<div>{vmin:.4g}</div></div>"
+        f'<div style="writing-mode:vertical-rl;transform:rotate(180deg);margin-left:6px">{html.escape(label)}</div>'
+        "</div>"
+    )
+
+
+def face_on(positions: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation putting a molecule's widest spread along x and the next along y, i.e. in the screen
+    plane of the viewer (which looks down z), so flat molecules are seen face-on rather than edge-on.
+
+    Apply as ``(positions - centre) @ rotation``; a proper rotation (det +1), so chirality is kept.
+    """
+    centred = np.asarray(positions, dtype=float) - np.mean(positions, axis=0)
+    _, axes = np.linalg.eigh(centred.T @ centred)  # ascending spread
+    rotation = axes[:, ::-1].copy()
+    if np.linalg.det(rotation) < 0:
+        rotation[:, 2] *= -1
+    return rotation
+
+
+class MoleculeView(widgets.HBox):
+    """The HBox :func:`molecule_view` returns: ``view`` is the nglview widget, ``colors`` the per-atom hex
+    colours (None when atoms keep their element colours)."""
+
+    def __init__(self, view, colorbar=None, colors=None):
+        super().__init__([view] if colorbar is None else [view, colorbar], layout=widgets.Layout(align_items="center"))
+        self.view = view
+        self.colors = colors
+
+
+def molecule_view(atoms_or_dataset_row, values=None, label: str = "atomic energy / eV", cmap: str = "Viridis",
+                  vmin: float | None = None, vmax: float | None = None, forces=None, arrow_scale: float = 1.0,
+                  representation: str = "ball+stick"):
+    """A :class:`MoleculeView` (an ipywidgets HBox): the nglview structure, atoms coloured by ``values``, and a
+    colour bar.
+
+    values: one number per atom (numpy, list or tensor); default: the structure's ``atomic_energies`` array,
+    and without that atoms keep their element colours and no bar is shown. vmin/vmax default to the data range.
+    forces: optional (n_atoms, 3) eV/Å drawn as arrows of length ``arrow_scale`` Å per eV/Å.
+    Molecules (no periodic axis) are shown turned face-on (:func:`face_on`); periodic cells as they are.
+    """
+    atoms = as_atoms(atoms_or_dataset_row)
+    values = per_atom_values(atoms, values)
+    shown, rotation = atoms.copy(), np.eye(3)
+    if not atoms.pbc.any() and len(atoms) > 1:
+        rotation = face_on(atoms.positions)
+        shown.positions = (atoms.positions - atoms.positions.mean(0)) @ rotation
+    view = nglview.NGLWidget()
+    # NGL sizes its canvas from these synced traits when it is created, before it zooms onto the molecule.
+    view._view_width, view._view_height = (f"{n}px" for n in VIEW_SIZE_PX)
+    view.layout.width, view.layout.height = view._view_width, view._view_height
+    view.add_structure(nglview.ASEStructure(shown), default_representation=False)
+    colorbar, colors = None, None
+    if values is None:
+        view.add_representation(representation, color="element")
+    else:
+        lo, hi = value_range(values, vmin, vmax)
+        colors = per_atom_colors(values, lo, hi, cmap)
+        # The scheme travels inside the addRepresentation message, so it exists before NGL draws; a unique label
+        # keeps views in one notebook from overwriting each other's scheme in NGL's global registry.
+        scheme = _ColorScheme(color_scheme(colors), f"mlip_lab_{uuid.uuid4().hex}")
+        view.add_representation(representation, color=scheme)
+        colorbar = widgets.HTML(colorbar_html(lo, hi, cmap, label))
+    if forces is not None:
+        _add_force_arrows(view, shown.positions, _as_array(forces) @ rotation, arrow_scale)
+    view.center()  # without a default representation NGL does not zoom onto the structure by itself
+    return MoleculeView(view, colorbar, colors)
+
+
+def _as_array(values) -> np.ndarray:
+    """numpy float array from numpy, lists or torch tensors."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def _add_force_arrows(view, positions: np.ndarray, forces: np.ndarray, scale: float) -> None:
+    """One arrow per atom from its position along its force."""
+    if forces.shape != positions.shape:
+        raise MLIPLabError(f"forces have shape {forces.shape}, expected {positions.shape} (one 3-vector per atom)")
+    for start, force in zip(positions, forces):
+        view.shape.add_arrow(start.tolist(), (start + scale * force).tolist(), [0.9, 0.1, 0.1], 0.08)
