@@ -197,6 +197,25 @@ class HIPNN(nn.Module):
         )
 
     @torch.no_grad()
+    def reference_atomic_energies(self, species) -> torch.Tensor:
+        """(B, N) each atom's fixed per-element reference energy (0 on padding); atomic energies minus
+        these are what the network learned about each atom's environment."""
+        index = self.element_indices(torch.as_tensor(species, dtype=torch.long))
+        return torch.where(index >= 0, self.reference_energies[index.clamp(min=0)], 0.0)
+
+    @torch.no_grad()
+    def sensitivity_curves(self, block: int = 0, points: int = 300) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learned sensitivity functions s_nu(r) of interaction block ``block`` on a grid of distances.
+
+        Returns r (R,) Å from 0.3 Å to the cutoff and s (R, S)."""
+        if not 0 <= block < len(self.blocks):
+            raise MLIPLabError(f"block must be in 0..{len(self.blocks) - 1}, got {block}")
+        dtype = self.reference_energies.dtype
+        r = torch.linspace(0.3, self.config.cutoff, points, dtype=dtype, device=self.reference_energies.device)
+        s = self.blocks[block].interaction.sensitivity(r[None, None], torch.ones(1, 1, points, dtype=torch.bool, device=r.device))
+        return r, s[0, 0]
+
+    @torch.no_grad()
     def fit_reference_energies(self, species, energies) -> torch.Tensor:
         """Least-squares per-element energies e from E_m ~ sum_k count_mk e_k; stores and returns them (E,).
 

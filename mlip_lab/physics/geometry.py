@@ -114,3 +114,16 @@ def pair_geometry(
         directions=directions,
         mask=mask,
     )
+
+
+def distance_rmsd(positions_a, positions_b) -> float:
+    """Root-mean-square difference of all interatomic distances of two geometries of the same molecule (Å).
+
+    positions_a, positions_b: (N, 3). Needs no alignment, since distances ignore rotations and translations.
+    """
+    a, b = torch.as_tensor(positions_a, dtype=torch.float64), torch.as_tensor(positions_b, dtype=torch.float64)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3:
+        raise MLIPLabError(f"need two (N, 3) geometries of the same molecule, got {tuple(a.shape)} and {tuple(b.shape)}")
+    i, j = torch.triu_indices(len(a), len(a), 1)
+    da, db = (a[i] - a[j]).norm(dim=1), (b[i] - b[j]).norm(dim=1)
+    return float(((da - db) ** 2).mean().sqrt())

@@ -7,11 +7,13 @@ from mlip_lab.viz.colors import colorbar_stops, per_atom_colors, value_range
 from mlip_lab.viz.dashboard import (
     DEFAULT_PARAMS, TrainingDashboard, best_record, epoch_summary, loss_curves, parity_points, parity_title,
 )
+from mlip_lab.viz.figures import parity_figure, sensitivity_figure
 from mlip_lab.viz.molecule import MoleculeView, as_atoms, color_scheme, face_on, molecule_view, per_atom_values
 
 __all__ = [
     "colorbar_stops", "per_atom_colors", "value_range",
     "DEFAULT_PARAMS", "TrainingDashboard", "best_record", "epoch_summary", "loss_curves", "parity_points",
     "parity_title",
+    "parity_figure", "sensitivity_figure",
     "MoleculeView", "as_atoms", "color_scheme", "face_on", "molecule_view", "per_atom_values",
 ]
