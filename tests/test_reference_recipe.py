@@ -68,16 +68,17 @@ def _displaced(positions, index, step):
 def test_stored_forces_are_minus_the_energy_gradient(tiny_build):
     ds = load(tiny_build["path"])
     i = int(np.flatnonzero(ds.category == "nms")[0])
-    symbols = ["O", "H", "H"] if ds.species[i, 0] == 8 else None
     symbols = [{1: "H", 8: "O"}[z] for z in ds.species[i]]
     pos = ds.positions[i]
     h = 2e-3
-    fd = np.zeros(9)
-    for k in range(9):
+    coordinates = [0, 2, 4, 7]  # O x, O z, H1 y, H2 y: in-plane and out-of-plane components
+    fd = np.zeros(len(coordinates))
+    for n, k in enumerate(coordinates):
         plus = single_point(symbols, _displaced(pos, k, h), TINY.settings)["energy"]
         minus = single_point(symbols, _displaced(pos, k, -h), TINY.settings)["energy"]
-        fd[k] = -(plus - minus) / (2 * h)
-    np.testing.assert_allclose(ds.forces[i].reshape(-1), fd, atol=2e-3)
+        fd[n] = -(plus - minus) / (2 * h)
+    assert np.abs(ds.forces[i].reshape(-1)[coordinates]).max() > 0.05  # a displaced geometry: forces are not ~0
+    np.testing.assert_allclose(ds.forces[i].reshape(-1)[coordinates], fd, atol=2e-3)
 
 
 def test_stored_hessian_is_symmetric_and_matches_force_differences(tiny_build):
@@ -87,12 +88,13 @@ def test_stored_hessian_is_symmetric_and_matches_force_differences(tiny_build):
     hess = ds.hessians[i]
     np.testing.assert_allclose(hess, hess.T, atol=1e-4)
     h = 2e-3
-    fd = np.zeros((9, 9))
-    for k in range(9):
+    rows = [1, 2, 5]  # O y, O z, H1 z: the rows with the stiffest couplings
+    fd = np.zeros((len(rows), 9))
+    for n, k in enumerate(rows):
         plus = single_point(symbols, _displaced(ds.positions[i], k, h), TINY.settings)["forces"].reshape(-1)
         minus = single_point(symbols, _displaced(ds.positions[i], k, -h), TINY.settings)["forces"].reshape(-1)
-        fd[k] = -(plus - minus) / (2 * h)
-    np.testing.assert_allclose(hess, fd, atol=0.05 * np.abs(hess).max())
+        fd[n] = -(plus - minus) / (2 * h)
+    np.testing.assert_allclose(hess[rows], fd, atol=0.05 * np.abs(hess).max())
 
 
 def test_unconverged_scf_is_reported_not_labelled():

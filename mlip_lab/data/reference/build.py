@@ -147,6 +147,7 @@ def make_tasks(recipe: Recipe, stationary: dict[str, dict]) -> list[Task]:
     for system, st in stationary.items():
         symbols = _symbols(system)
         masses = masses_of(symbols)
+        n_nms, n_md = recipe.sample_counts(system)
         points = ("reactant", "product", "ts") if system in recipe.reactions else ("min",)
 
         def add(category, temperature, positions, index, stationary_point=False, _s=system, _sym=symbols):
@@ -161,11 +162,11 @@ def make_tasks(recipe: Recipe, stationary: dict[str, dict]) -> list[Task]:
         for t in recipe.nms_temperatures:
             for point in points:
                 rng = _rng(recipe, system, "nms", point, t)
-                samples = normal_mode_samples(st[f"{point}_positions"], masses, st[f"{point}_hessian"], t, recipe.nms_per_temperature, rng)
+                samples = normal_mode_samples(st[f"{point}_positions"], masses, st[f"{point}_hessian"], t, n_nms, rng)
                 for i, pos in enumerate(samples):
                     add("nms", t, pos, i + 1000 * points.index(point))
         for t in recipe.md_temperatures:
-            for i, pos in enumerate(st[f"md_{t:g}"]):
+            for i, pos in enumerate(st[f"md_{t:g}"][:n_md]):
                 add("md", t, pos, i)
     return tasks
 
