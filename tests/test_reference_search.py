@@ -92,3 +92,19 @@ def test_place_atom_builds_the_requested_internal_coordinates():
     assert np.linalg.norm(d - c) == pytest.approx(1.1)
     v1, v2 = b - c, d - c
     assert np.degrees(np.arccos(v1 @ v2 / np.linalg.norm(v1) / np.linalg.norm(v2))) == pytest.approx(105.0)
+
+
+def test_fewer_samples_are_a_prefix_of_more():
+    """Recipes may sample a costly molecule more sparsely; labels made earlier must keep their geometries."""
+    from mlip_lab.data.reference.recipes import RECIPES
+
+    pos = np.array([[0, 0, 0], [0, 0.76, 0.58], [0, -0.76, 0.58]])
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(9, 9))
+    hess = a @ a.T + 9 * np.eye(9)
+    few = normal_mode_samples(pos, masses_of("OHH"), hess, 600.0, 3, np.random.default_rng(7))
+    many = normal_mode_samples(pos, masses_of("OHH"), hess, 600.0, 10, np.random.default_rng(7))
+    np.testing.assert_array_equal(few, many[:3])
+    organics = RECIPES["organics"]
+    assert organics.sample_counts("ethanol") == (10, 10)
+    assert organics.sample_counts("water") == (organics.nms_per_temperature, organics.md_per_temperature)
