@@ -68,7 +68,7 @@ def validate_arrays(arrays: dict, source: str = "dataset") -> dict:
 
     out = {"species": species}
     positions = _as_float(source, "positions", arrays["positions"], (m, n, 3))
-    energies = _as_float(source, "energies", np.asarray(arrays["energies"]).reshape(-1) if np.ndim(arrays["energies"]) == 1 else arrays["energies"], (m,))
+    energies = _as_float(source, "energies", arrays["energies"], (m,))
     out["positions"], out["energies"] = positions, energies
     shapes = {
         "forces": (m, n, 3), "hessians": (m, 3 * n, 3 * n), "atomic_energies": (m, n), "cells": (m, 3, 3),

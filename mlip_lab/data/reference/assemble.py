@@ -27,7 +27,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def tasks_to_dataset(recipe, tasks, store, name: str, with_hessians: bool) -> Dataset:
+def tasks_to_dataset(tasks, store, name: str, with_hessians: bool) -> Dataset:
     """Stack the labelled ``tasks`` (those the store has) into a padded dataset."""
     tasks = [t for t in tasks if t.key in store.records]
     n = max(len(t.symbols) for t in tasks)
@@ -80,11 +80,11 @@ def assemble(recipe, tasks, stationary, store, out_dir: Path) -> Path:
         "date": date.today().isoformat(),
         "command": f"python -m mlip_lab.data.reference build {recipe.name}",
     }
-    main = tasks_to_dataset(recipe, tasks, store, recipe.name, with_hessians=recipe.hessian_for_all)
+    main = tasks_to_dataset(tasks, store, recipe.name, with_hessians=recipe.hessian_for_all)
     main.metadata = dict(provenance, counts=main.counts("category"), molecules=main.counts("molecule"))
     paths = [_write(main, out_dir)]
     if not recipe.hessian_for_all:
-        minima = tasks_to_dataset(recipe, [t for t in tasks if t.hessian], store, f"{recipe.name}_minima", with_hessians=True)
+        minima = tasks_to_dataset([t for t in tasks if t.hessian], store, f"{recipe.name}_minima", with_hessians=True)
         minima.metadata = dict(provenance, counts=minima.counts("category"), molecules=minima.counts("molecule"))
         paths.append(_write(minima, out_dir))
     return paths[0]
