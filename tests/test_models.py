@@ -245,6 +245,10 @@ def test_ensemble_mean_std_and_round_trip(tmp_path):
     assert torch.allclose(out.forces_std, ((forces - forces.mean(0)) ** 2).mean(0).sqrt())
     assert (out.energy_std > 0).all()
     assert torch.allclose(ensemble(species, positions).energy, out.energy)
+    atomic = torch.stack([s.atomic_energies for s in singles]).mean(0)
+    assert torch.allclose(out.atomic_energies, atomic)
+    assert torch.allclose(out.atomic_energies.sum(1), out.energy)
+    assert torch.allclose(ensemble(species, positions).atomic_energies, atomic)
 
     twins = Ensemble([members[0], copy.deepcopy(members[0])]).predict(species, positions)
     assert not twins.energy_std.any() and not twins.forces_std.any()

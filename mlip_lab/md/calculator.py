@@ -29,8 +29,7 @@ class MLIPCalculator(Calculator):
     """ASE calculator for any model with ``predict(species, positions, cells, pbc, forces=True)``.
 
     Gives ``energy`` (eV), ``forces`` (eV/Å) and per-atom ``energies`` (eV, summing to the energy).
-    For an ensemble (a model with ``members`` whose output has no atomic energies) the per-atom energies
-    are the member mean, and ``energy_std`` (eV) is reported as well.
+    For an ensemble the per-atom energies are the member mean, and ``energy_std`` (eV) is reported as well.
     device defaults to the model's own device (giving another one moves the model there); positions are
     sent in the model's dtype.
     """
@@ -52,10 +51,6 @@ class MLIPCalculator(Calculator):
         out = self.model.predict(*inputs, forces=True)
         energy = float(out.energy[0])
         atomic = getattr(out, "atomic_energies", None)
-        if atomic is None and "energies" in properties and getattr(self.model, "members", None):
-            # Extra passes without forces, so only when asked (an ensemble's output has no per-atom energies).
-            members = self.model.members
-            atomic = torch.stack([m.predict(*inputs, forces=False).atomic_energies for m in members]).mean(0)
         self.results = {
             "energy": energy,
             "free_energy": energy,  # no electronic entropy in an MLIP; ASE optimisers may ask for it

@@ -19,7 +19,7 @@ class EnsembleOutput:
     energy, energy_std: (B,) eV; member_energies: (K, B).
     forces, forces_std: (B, N, 3) eV/Å, per Cartesian component; member_forces: (K, B, N, 3).
     Force fields are None unless forces were requested. Standard deviations use 1/K (population), so a
-    single-member ensemble reports zero spread rather than NaN.
+    single-member ensemble reports zero spread rather than NaN. atomic_energies: (B, N) eV, the member mean.
     """
 
     energy: torch.Tensor
@@ -28,6 +28,7 @@ class EnsembleOutput:
     forces: torch.Tensor | None = None
     forces_std: torch.Tensor | None = None
     member_forces: torch.Tensor | None = None
+    atomic_energies: torch.Tensor | None = None  # (B, N) member mean, eV
 
 
 def _mean_std(members: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,15 +50,18 @@ class Ensemble(nn.Module):
 
     def forward(self, species, positions, cells=None, pbc=None) -> EnsembleOutput:
         """Differentiable energies; same arguments as :meth:`HIPNN.forward`."""
-        energies = torch.stack([m(species, positions, cells, pbc).energy for m in self.members])
+        outputs = [m(species, positions, cells, pbc) for m in self.members]
+        energies = torch.stack([o.energy for o in outputs])
         mean, std = _mean_std(energies)
-        return EnsembleOutput(energy=mean, energy_std=std, member_energies=energies)
+        atomic = torch.stack([o.atomic_energies for o in outputs]).mean(0)
+        return EnsembleOutput(energy=mean, energy_std=std, member_energies=energies, atomic_energies=atomic)
 
     def predict(self, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True) -> EnsembleOutput:
         """Detached mean/std of energies and forces; same arguments as :meth:`HIPNN.predict`."""
         outputs = [m.predict(batch_or_species, positions, cells, pbc, forces=forces) for m in self.members]
         energies = torch.stack([o.energy for o in outputs])
-        result = EnsembleOutput(*_mean_std(energies), member_energies=energies)
+        result = EnsembleOutput(*_mean_std(energies), member_energies=energies,
+                                atomic_energies=torch.stack([o.atomic_energies for o in outputs]).mean(0))
         if forces:
             result.member_forces = torch.stack([o.forces for o in outputs])
             result.forces, result.forces_std = _mean_std(result.member_forces)
