@@ -1,12 +1,15 @@
-"""Pure tensor functions: units, pair geometry, forces, harmonic analysis, model Hessians."""
+"""Pure tensor functions: units, pair geometry, forces, harmonic analysis, model Hessians,
+Hessian-vector products and probes."""
 
 from mlip_lab.physics import units
 from mlip_lab.physics.forces import forces
 from mlip_lab.physics.geometry import PairGeometry, displacement_vectors, distance_rmsd, minimum_image, pair_geometry
 from mlip_lab.physics.harmonic import HarmonicAnalysis, harmonic_analysis
-from mlip_lab.physics.hessians import model_hessian
+from mlip_lab.physics.hessians import HVP_METHODS, gradient_hessian, gradient_hvp, model_hessian, model_hvp
+from mlip_lab.physics.probes import PROBE_KINDS, fixed_probes, hutchinson_trace, probe_matrix, random_probes
 
 __all__ = [
     "units", "forces", "PairGeometry", "displacement_vectors", "distance_rmsd", "minimum_image", "pair_geometry",
-    "HarmonicAnalysis", "harmonic_analysis", "model_hessian",
+    "HarmonicAnalysis", "harmonic_analysis", "HVP_METHODS", "gradient_hessian", "gradient_hvp", "model_hessian",
+    "model_hvp", "PROBE_KINDS", "fixed_probes", "hutchinson_trace", "probe_matrix", "random_probes",
 ]
