@@ -16,6 +16,8 @@ exactly on any device. Shapes: B configurations, N (padded) atoms, S probes.
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from mlip_lab.errors import MLIPLabError
@@ -96,8 +98,10 @@ def _draw(coordinate_mask: torch.Tensor, kind: str, generator: torch.Generator |
 
 
 def _row_seed(seed: int, index: int) -> int:
-    """A distinct seed per (seed, dataset index) for datasets of fewer than 2^32 configurations."""
-    return (int(seed) % 2**31) * 2**32 + int(index)
+    """A 32-bit seed mixed from (seed, dataset index): torch's CPU generator keeps only the low 32 bits of a
+    seed, so packing the two side by side into 64 bits would ignore ``seed``."""
+    digest = hashlib.blake2b(f"{int(seed)}/{int(index)}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little")
 
 
 def _check_kind(kind: str) -> None:
