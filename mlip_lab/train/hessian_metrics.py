@@ -85,3 +85,29 @@ def format_curvature_table(rows: list[dict], unit: str = "kcal/mol") -> str:
         lines.append(f"{r['group']:<14}{r['count']:>6}{r['energy_mae']:>9.3f}{r['force_mae']:>9.3f}"
                      f"{r['hessian_mae']:>9.3f}{r['eigenvalue_mae']:>9.3f}{r['frequency_mae']:>9.1f}")
     return "\n".join(lines)
+
+
+def coordinate_labels(species) -> list[str]:
+    """["O1 x", "O1 y", ..., "H3 z"]: names of the 3n real Cartesian coordinates of one configuration."""
+    from ase.data import chemical_symbols
+
+    real = [int(z) for z in np.asarray(species) if z > 0]
+    return [f"{chemical_symbols[z]}{i + 1} {axis}" for i, z in enumerate(real) for axis in "xyz"]
+
+
+def hessian_comparison(dataset: Dataset, index: int, hessians: np.ndarray) -> dict:
+    """Everything the Hessian-comparison widget shows for configuration ``index``: ``reference``,
+    ``predicted`` and ``difference`` (predicted - reference) real blocks (3n, 3n) eV/Å²,
+    ``reference_frequencies`` and ``predicted_frequencies`` (cm^-1), coordinate ``labels``, and ``mae`` eV/Å²."""
+    if not 0 <= index < len(dataset):
+        raise MLIPLabError(f"index must be in 0..{len(dataset) - 1}, got {index}")
+    n = int(dataset.n_atoms[index])
+    reference, predicted = real_block(dataset.hessians[index], n), real_block(hessians[index], n)
+    args = (dataset.positions[index], dataset.species[index])
+    return {
+        "reference": reference, "predicted": predicted, "difference": predicted - reference,
+        "reference_frequencies": frequencies(dataset.hessians[index], *args),
+        "predicted_frequencies": frequencies(hessians[index], *args),
+        "labels": coordinate_labels(dataset.species[index]),
+        "mae": float(np.abs(predicted - reference).mean()),
+    }

@@ -8,6 +8,10 @@ from mlip_lab.viz.dashboard import (
     DEFAULT_PARAMS, TrainingDashboard, best_record, epoch_summary, loss_curves, parity_points, parity_title,
 )
 from mlip_lab.viz.figures import parity_figure, sensitivity_figure
+from mlip_lab.viz.hessian import (
+    SCHEME_COLORS, HessianExplorer, column_figure, cost_figure, frequency_figure, hessian_heatmap, hutchinson_figure,
+    normal_mode_view, probe_arrows_view, scheme_bars,
+)
 from mlip_lab.viz.molecule import MoleculeView, as_atoms, color_scheme, face_on, molecule_view, per_atom_values
 
 __all__ = [
@@ -15,5 +19,7 @@ __all__ = [
     "DEFAULT_PARAMS", "TrainingDashboard", "best_record", "epoch_summary", "loss_curves", "parity_points",
     "parity_title",
     "parity_figure", "sensitivity_figure",
+    "SCHEME_COLORS", "HessianExplorer", "column_figure", "cost_figure", "frequency_figure", "hessian_heatmap",
+    "hutchinson_figure", "normal_mode_view", "probe_arrows_view", "scheme_bars",
     "MoleculeView", "as_atoms", "color_scheme", "face_on", "molecule_view", "per_atom_values",
 ]
