@@ -42,6 +42,22 @@ def test_hvp_term_is_the_projected_hessian_error(minima):
     assert values["hvp_mae"] == pytest.approx(float(want), rel=1e-10)
 
 
+def test_hvp_term_gives_the_same_loss_and_gradients_by_both_methods(minima):
+    batch = _batch(minima)
+    results = []
+    for method in ("double_backward", "forward_over_reverse"):
+        model = _model(minima)
+        total, _ = Loss([HVPLoss("gaussian", "fixed", seed=1, method=method)])(model, batch)
+        total.backward()
+        results.append((total.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    assert torch.allclose(results[0][0], results[1][0], rtol=1e-10)
+    assert len(results[0][1]) == len(results[1][1])
+    for a, b in zip(results[0][1], results[1][1]):
+        assert torch.allclose(a, b, atol=1e-8)
+    with pytest.raises(MLIPLabError, match="method must be one of"):
+        HVPLoss(method="finite_differences")
+
+
 def test_hessian_term_is_the_element_error_over_real_coordinates(minima):
     model, batch = _model(minima), _batch(minima)
     _, values = Loss([HessianLoss()])(model, batch, training=False)
@@ -127,3 +143,18 @@ def test_predicted_hessians_and_frequencies(minima):
     assert np.abs(hessians[i, 3 * n:]).max() == 0
     reference = frequencies(minima.hessians[i], minima.positions[i], minima.species[i])
     assert reference.shape == (3,) and 1500 < reference[0] < 1800 and reference[-1] > 3700  # water's modes
+
+
+def test_reactions_split_trains_on_stationary_points_and_tests_far_from_them(make_dataset):
+    from mlip_lab.train.phl_setup import make_reactions_model, reactions_split
+
+    data = make_dataset(["water"] * 6, categories=["reactant", "ts", "irc", "nms", "product", "md"])
+    train, test = reactions_split(data)
+    assert sorted(train.category) == ["product", "reactant", "ts"]
+    assert sorted(test.category) == ["irc", "nms"]  # other categories are in neither
+    model = make_reactions_model(train, seed=3)
+    assert model.config.elements == (1, 8)
+    assert torch.allclose(model(torch.as_tensor(train.species), torch.as_tensor(train.positions, dtype=torch.float32)).energy.mean(),
+                          torch.tensor(train.energies.mean(), dtype=torch.float32), rtol=1e-3)
+    same = make_reactions_model(train, seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), same.parameters()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.physics.hessians import gradient_hessian, gradient_hvp
+from mlip_lab.physics.hessians import HVP_METHODS, gradient_hessian, gradient_hvp, model_hvp
 from mlip_lab.physics.probes import PROBE_KINDS, fixed_probes, random_probes
 from mlip_lab.train.losses import ErrorTerm, LossContext
 
@@ -25,8 +25,9 @@ class HVPLoss(ErrorTerm):
 
     kind: the probe kind ("one_hot", "gaussian" or "rademacher"). regime: "redrawn" draws a new probe for
     every configuration in every mini-batch from ``context.generator``; "fixed" gives each configuration
-    one probe for the whole run, derived from its dataset index and ``seed``. Errors (K, 3) over the real
-    atoms, eV/Å².
+    one probe for the whole run, derived from its dataset index and ``seed``. method: "double_backward"
+    differentiates the force graph the loss already has (cheapest); "forward_over_reverse" runs the model
+    again under ``torch.func.jvp`` (same numbers, for comparison). Errors (K, 3) over the real atoms, eV/Å².
     """
 
     quantity = "hvp"
@@ -34,13 +35,15 @@ class HVPLoss(ErrorTerm):
     needs_hessians = True
 
     def __init__(self, kind: str = "gaussian", regime: str = "redrawn", seed: int = 0, weight: float = 1.0,
-                 metric: str = "rmse", name: str | None = None):
+                 metric: str = "rmse", name: str | None = None, method: str = "double_backward"):
         if kind not in PROBE_KINDS:
             raise MLIPLabError(f"probe kind must be one of {PROBE_KINDS}, got {kind!r}")
         if regime not in PROBE_REGIMES:
             raise MLIPLabError(f"probe regime must be one of {PROBE_REGIMES}, got {regime!r}")
+        if method not in HVP_METHODS:
+            raise MLIPLabError(f"method must be one of {HVP_METHODS}, got {method!r}")
         super().__init__(weight, metric, name)
-        self.kind, self.regime, self.seed = kind, regime, int(seed)
+        self.kind, self.regime, self.seed, self.method = kind, regime, int(seed), method
 
     def probes(self, context: LossContext) -> torch.Tensor:
         """(B, N, 3) this batch's probes, in the positions' dtype and device."""
@@ -52,7 +55,11 @@ class HVPLoss(ErrorTerm):
     def errors(self, context: LossContext) -> torch.Tensor:
         batch = context.batch
         probes = self.probes(context)
-        predicted = gradient_hvp(-context.forces, context.positions, probes, create_graph=True)
+        if self.method == "double_backward":
+            predicted = gradient_hvp(-context.forces, context.positions, probes, create_graph=True)
+        else:
+            predicted = model_hvp(context.model, batch.species, context.positions, probes, batch.cells, batch.pbc,
+                                  method=self.method, create_graph=True)
         b, n, _ = probes.shape
         reference = (batch.hessians @ probes.reshape(b, 3 * n, 1)).reshape(b, n, 3)
         return (predicted - reference)[batch.mask]
