@@ -10,7 +10,7 @@ from mlip_lab.viz.dashboard import (
 from mlip_lab.viz.figures import parity_figure, sensitivity_figure
 from mlip_lab.viz.hessian import (
     SCHEME_COLORS, HessianExplorer, column_figure, cost_figure, frequency_figure, hessian_heatmap, hutchinson_figure,
-    normal_mode_view, probe_arrows_view, scheme_bars,
+    normal_mode_view, scheme_bars,
 )
 from mlip_lab.viz.molecule import MoleculeView, as_atoms, color_scheme, face_on, molecule_view, per_atom_values
 
@@ -20,6 +20,6 @@ __all__ = [
     "parity_title",
     "parity_figure", "sensitivity_figure",
     "SCHEME_COLORS", "HessianExplorer", "column_figure", "cost_figure", "frequency_figure", "hessian_heatmap",
-    "hutchinson_figure", "normal_mode_view", "probe_arrows_view", "scheme_bars",
+    "hutchinson_figure", "normal_mode_view", "scheme_bars",
     "MoleculeView", "as_atoms", "color_scheme", "face_on", "molecule_view", "per_atom_values",
 ]

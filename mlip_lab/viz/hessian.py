@@ -74,14 +74,6 @@ def normal_mode_view(atoms_or_dataset_row, analysis, amplitude: float = 0.35, n_
     return widgets.VBox([chooser, holder, play])
 
 
-def probe_arrows_view(atoms_or_dataset_row, vectors, scale: float = 1.0, label: str = ""):
-    """The molecule with one arrow per atom along ``vectors`` (n_atoms, 3), ``scale`` Å per unit; face-on."""
-    from mlip_lab.viz.molecule import molecule_view
-
-    view = molecule_view(atoms_or_dataset_row, forces=vectors, arrow_scale=scale)
-    return widgets.VBox([widgets.HTML(f"<b>{label}</b>"), view]) if label else view
-
-
 def column_figure(product, column, labels: list[str], title: str = "H v and the Hessian column") -> go.Figure:
     """Bar chart of an HVP (3n,) beside a Hessian column (3n,), coordinate by coordinate."""
     fig = go.Figure(layout=dict(title=title, barmode="group", yaxis_title="eV Å⁻²", width=520, height=320,
