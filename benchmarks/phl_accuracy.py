@@ -4,42 +4,55 @@ Train on the stationary points (reactant, product, ts), test on the far-from-equ
 Each scheme trains from the same initial weights with the same seed; probes are redrawn every mini-batch,
 and with --fixed the two HVP schemes are also trained with one fixed probe per configuration.
 Prints the errors by test category (energy, force, Hessian element, Hessian eigenvalue, frequency MAE) and
-the mean epoch time of each scheme.
+the mean epoch time of each scheme. With --models-dir, trained models are saved there and reused by a later
+run with the same directory (to re-evaluate on a grown test set without retraining).
 
-    .venv/bin/python benchmarks/phl_accuracy.py [--epochs 1000] [--seeds 0 1] [--fixed] [--threads 1]
+    .venv/bin/python benchmarks/phl_accuracy.py [--epochs 300] [--seeds 0 1] [--fixed] [--threads 1]
+        [--models-dir runs/phl_accuracy]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from mlip_lab.data import load
+from mlip_lab.models import load_model, save_model
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 from mlip_lab.train import SCHEMES, curvature_error_table, predict_dataset, predict_hessians, train_scheme
-from mlip_lab.train.phl_setup import make_reactions_model, reactions_split
+from mlip_lab.train.phl_setup import TRAINER_SETTINGS, make_reactions_model, reactions_split
 
 
 def run(scheme: str, probes: str, seed: int, train, test, args) -> tuple[list[dict], float]:
-    model = make_reactions_model(train, seed)
-    trainer = train_scheme(scheme, model, train, train, probes=probes, seed=seed, lr=args.lr, batch_size=args.batch_size,
-                           max_epochs=args.epochs, early_stopping_patience=args.epochs, lr_patience=args.lr_patience,
-                           progress=False)
-    seconds = float(np.mean([r.seconds for r in trainer.history]))
+    saved = None if args.models_dir is None else Path(args.models_dir) / f"{scheme}-{probes}-seed{seed}-{args.epochs}ep.pt"
+    if saved is not None and saved.exists():
+        model = load_model(saved)
+        seconds = json.loads(saved.with_suffix(".json").read_text())["epoch_seconds"]
+    else:
+        model = make_reactions_model(train, seed)
+        settings = {**TRAINER_SETTINGS, "lr": args.lr, "batch_size": args.batch_size}
+        trainer = train_scheme(scheme, model, train, train, probes=probes, seed=seed, max_epochs=args.epochs,
+                               early_stopping_patience=args.epochs, progress=False, **settings)
+        seconds = float(np.mean([r.seconds for r in trainer.history]))
+        if saved is not None:
+            save_model(model, saved)
+            saved.with_suffix(".json").write_text(json.dumps({"epoch_seconds": seconds}))
     rows = curvature_error_table(test, predict_dataset(model, test), predict_hessians(model, test), unit="eV")
     return rows, seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--lr-patience", type=int, default=50)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=TRAINER_SETTINGS["lr"])
+    parser.add_argument("--batch-size", type=int, default=TRAINER_SETTINGS["batch_size"])
+    parser.add_argument("--models-dir", default=None, help="save trained models here and reuse them when present")
     parser.add_argument("--fixed", action="store_true", help="also train the HVP schemes with fixed probes")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

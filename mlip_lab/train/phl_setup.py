@@ -8,6 +8,9 @@ from mlip_lab.data.dataset import Dataset
 from mlip_lab.models.hipnn import HIPNN, HIPNNConfig
 
 TRAIN_CATEGORIES = ("reactant", "product", "ts")
+# Trainer settings for the 12 training geometries: small batches and a high learning rate give enough
+# optimizer steps per epoch; with all 12 geometries used for training, model selection uses them too.
+TRAINER_SETTINGS = {"lr": 5e-3, "batch_size": 2, "lr_patience": 25}
 TEST_CATEGORIES = ("irc", "nms")
 
 
