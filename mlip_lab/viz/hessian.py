@@ -23,7 +23,8 @@ def hessian_heatmap(hessian, labels: list[str], title: str = "Hessian / eV Å⁻
     hessian = np.asarray(hessian, dtype=float)
     if hessian.shape != (len(labels), len(labels)):
         raise MLIPLabError(f"got a {hessian.shape} matrix but {len(labels)} coordinate labels")
-    zmax = float(np.abs(hessian).max()) or 1.0 if zmax is None else zmax
+    if zmax is None:
+        zmax = float(np.abs(hessian).max()) or 1.0  # an all-zero matrix still needs a non-empty scale
     fig = go.Figure(go.Heatmap(z=hessian, x=labels, y=labels, colorscale="RdBu", reversescale=True, zmid=0,
                                zmin=-zmax, zmax=zmax))
     fig.update_layout(title=title, width=size + 60, height=size, yaxis_autorange="reversed",
