@@ -53,22 +53,11 @@ def ase_rate(model, atoms, steps: int, timestep_fs: float) -> float:
 
 def batched_rate(model, atoms, replicas: int, steps: int, timestep_fs: float, device) -> float:
     """Atom-steps per second of mlip_lab's batched velocity Verlet on ``replicas`` copies."""
-    from mlip_lab.md import ModelForceField, run_md, state_from_atoms, velocity_verlet
+    from mlip_lab.md import ModelForceField, measure_speed, state_from_atoms, velocity_verlet
 
     dtype = next(model.parameters()).dtype
     state = state_from_atoms([atoms] * replicas, temperatures=300.0, device=device, dtype=dtype)
-    integrator = velocity_verlet(ModelForceField(model), timestep_fs)
-    state = run_md(state, integrator, 3, progress=False).state  # warm-up (allocator, kernels)
-    _sync(device)
-    start = time.perf_counter()
-    run_md(state, integrator, steps, progress=False)
-    _sync(device)
-    return len(atoms) * replicas * steps / (time.perf_counter() - start)
-
-
-def _sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
+    return measure_speed(state, velocity_verlet(ModelForceField(model), timestep_fs), steps)
 
 
 def main():

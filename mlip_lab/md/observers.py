@@ -44,6 +44,12 @@ def energy_drift(times_fs, total_energies, n_atoms) -> np.ndarray:
     return slope / np.asarray(n_atoms, dtype=float)
 
 
+def energy_change_per_atom(total_energies, n_atoms) -> np.ndarray:
+    """(T, B) total energy minus its first value, per atom, eV / atom. total_energies: (T, B) eV; n_atoms: (B,)."""
+    e = np.asarray(total_energies, dtype=float)
+    return (e - e[:1]) / np.asarray(n_atoms, dtype=float)
+
+
 class ThermoLog:
     """Energies and temperatures of every replica every ``every`` steps, kept on the CPU as float64."""
 
