@@ -6,6 +6,7 @@ time for B replicas is B times its per-replica time (measured on one replica); t
 in one model call per step. Not a test: prints a table.
 
     python benchmarks/md_speed.py --device cpu --threads 2
+    python benchmarks/md_speed.py --device cpu --threads 2 --compile --replicas 16 256
     python benchmarks/md_speed.py --device cuda --replicas 1 16 256 4096 32768
 """
 
@@ -51,13 +52,14 @@ def ase_rate(model, atoms, steps: int, timestep_fs: float) -> float:
     return len(atoms) * steps / (time.perf_counter() - start)
 
 
-def batched_rate(model, atoms, replicas: int, steps: int, timestep_fs: float, device) -> float:
-    """Atom-steps per second of mlip_lab's batched velocity Verlet on ``replicas`` copies."""
+def batched_rate(model, atoms, replicas: int, steps: int, timestep_fs: float, device, compile: bool) -> float:
+    """Atom-steps per second of mlip_lab's batched velocity Verlet on ``replicas`` copies (compilation, if asked
+    for, happens in the untimed warm-up)."""
     from mlip_lab.md import ModelForceField, measure_speed, state_from_atoms, velocity_verlet
 
     dtype = next(model.parameters()).dtype
     state = state_from_atoms([atoms] * replicas, temperatures=300.0, device=device, dtype=dtype)
-    return measure_speed(state, velocity_verlet(ModelForceField(model), timestep_fs), steps)
+    return measure_speed(state, velocity_verlet(ModelForceField(model, compile=compile), timestep_fs), steps)
 
 
 def main():
@@ -69,6 +71,7 @@ def main():
     parser.add_argument("--ase-steps", type=int, default=50, help="timed ASE steps (one replica)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model for the batched runs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -78,13 +81,13 @@ def main():
     atoms = molecule(args.molecule)
     name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else platform.processor() or "cpu"
     print(f"{args.molecule} ({len(atoms)} atoms), HIP-NN order 1, {args.dtype}, device {args.device} ({name}), "
-          f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}")
+          f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}, compile={args.compile}")
     ase = ase_rate(model, atoms, args.ase_steps, 0.5)
     print(f"ASE VelocityVerlet, one replica at a time: {ase:.3g} atom-steps/s (same for any B)")
     print(f"{'B':>6} {'batched atom-steps/s':>21} {'x ASE':>8}")
     for replicas in args.replicas:
         try:
-            rate = batched_rate(model, atoms, replicas, args.steps, 0.5, args.device)
+            rate = batched_rate(model, atoms, replicas, args.steps, 0.5, args.device, args.compile)
         except (torch.OutOfMemoryError, RuntimeError) as exc:  # noqa: PERF203 - report and go on to the next size
             print(f"{replicas:>6} {'did not fit: ' + str(exc).splitlines()[0][:60]}")
             continue

@@ -146,3 +146,20 @@ def test_step_before_init_says_what_to_do(minima):
     state = state_from_atoms(minima[:1])
     with pytest.raises(MLIPLabError, match="init"):
         velocity_verlet(HarmonicBonds(state.species, state.positions), 0.5).step(state)
+
+
+def test_model_force_field_matches_predict_and_its_compiled_form(water_model):
+    species = torch.tensor([[8, 1, 1], [8, 1, 0]])
+    positions = torch.tensor([[[0, 0, 0.117], [0, 0.757, -0.469], [0, -0.757, -0.469]],
+                              [[0, 0, 0], [0, 0, 0.97], [0, 0, 0]]], dtype=torch.float64)
+    reference = water_model.predict(species, positions)
+    # The eager backend runs torch.compile's graph capture without code generation, so the test stays quick.
+    for force_field in (ModelForceField(water_model), ModelForceField(water_model, compile={"backend": "eager"})):
+        energies, forces = force_field(species, positions)
+        assert torch.allclose(energies, reference.energy) and torch.allclose(forces, reference.forces)
+        assert not forces.requires_grad
+
+
+def test_model_force_field_rejects_non_models():
+    with pytest.raises(MLIPLabError, match="HIPNN"):
+        ModelForceField(object())
