@@ -163,3 +163,19 @@ def test_model_force_field_matches_predict_and_its_compiled_form(water_model):
 def test_model_force_field_rejects_non_models():
     with pytest.raises(MLIPLabError, match="HIPNN"):
         ModelForceField(object())
+
+
+def test_periodic_run_wraps_positions_and_uses_the_minimum_image():
+    # An H2 bond straddling the face of a 5 Å box: through the boundary the atoms are 0.74 Å apart, not 4.26 Å.
+    cells = torch.eye(3, dtype=torch.float64)[None] * 5.0
+    species = torch.tensor([[1, 1]])
+    positions = torch.tensor([[[0.2, 1.0, 1.0], [4.46, 1.0, 1.0]]], dtype=torch.float64)
+    springs = HarmonicBonds(species, positions, k=20.0, cells=cells, pbc=torch.ones(1, 3, dtype=torch.bool))
+    state = make_state(species, positions, temperatures=2000.0, cells=cells, dtype=torch.float64, seed=1)
+    log, frames = ThermoLog(every=1), FrameRecorder(every=1, velocities=False)
+    run_md(state, velocity_verlet(springs, 0.2), 300, [log, frames], progress=False)
+    assert frames.positions.min() >= 0.0 and frames.positions.max() < 5.0
+    total = log.arrays()["total"][:, 0]
+    assert abs(total - total[0]).max() < 1e-3 * log.arrays()["kinetic"][0, 0]
+    crossed = (frames.positions[:, 0, 1, 0] - frames.positions[0, 0, 1, 0]).abs() > 2.0  # an atom was wrapped
+    assert crossed.any() or (frames.positions[:, 0, 0, 0] - frames.positions[0, 0, 0, 0]).abs().max() > 2.0

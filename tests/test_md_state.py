@@ -88,6 +88,7 @@ def test_thermal_velocity_scale_matches_equipartition():
     (dict(positions=torch.zeros(2, 3, 3)), "positions must be"),
     (dict(species=torch.tensor([[8, 0, 0, 0], [6, 8, 1, 1]])), "at least 2 atoms"),
     (dict(temperatures=-5.0), "temperatures"),
+    (dict(temperatures=[300.0, 300.0, 300.0]), "one per replica"),
     (dict(pbc=[True, True, True]), "without cells"),
     (dict(velocities=torch.zeros(2, 3, 3)), "velocities must have"),
 ])

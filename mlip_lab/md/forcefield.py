@@ -44,15 +44,19 @@ class HarmonicBonds:
     """E = sum over bonded pairs i < j of k/2 (r_ij - r0_ij)^2, bonds and rest lengths taken from a reference.
 
     species_ref: (B, N) long; positions_ref: (B, N, 3) Å, the minimum; k: eV/Å²; bond_cutoff: Å, pairs closer
-    than this in the reference are bonded. A diatomic oscillates at omega = sqrt(k / mu) (mu the reduced mass).
+    than this in the reference are bonded; cells (B, 3, 3), pbc (B, 3): periodic reference (minimum image).
+    A diatomic oscillates at omega = sqrt(k / mu) (mu the reduced mass).
     """
 
-    def __init__(self, species_ref, positions_ref, k: float = 30.0, bond_cutoff: float = 1.6):
+    def __init__(self, species_ref, positions_ref, k: float = 30.0, bond_cutoff: float = 1.6, cells=None, pbc=None):
         if not k > 0:
             raise MLIPLabError(f"the spring constant k must be positive, got {k}")
         species_ref = torch.as_tensor(species_ref)
         real = species_ref > 0
-        r0 = displacement_vectors(torch.as_tensor(positions_ref)).norm(dim=-1)
+        vectors = displacement_vectors(torch.as_tensor(positions_ref))
+        if cells is not None:
+            vectors = minimum_image(vectors, torch.as_tensor(cells, dtype=vectors.dtype), torch.as_tensor(pbc).bool())
+        r0 = vectors.norm(dim=-1)
         n = species_ref.shape[1]
         upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=species_ref.device), diagonal=1)
         self.bonded = real[:, :, None] & real[:, None, :] & upper & (r0 < bond_cutoff)

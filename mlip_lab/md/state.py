@@ -90,7 +90,10 @@ def make_state(species, positions, temperatures=300.0, masses=None, cells=None, 
     if masses.shape != (batch, n) or bool((masses[species > 0] <= 0).any()):
         raise MLIPLabError(f"masses must be (B, N) = ({batch}, {n}) and positive for real atoms")
     masses = torch.where(species > 0, masses, 0.0).to(dtype)
-    temperatures = torch.as_tensor(temperatures, dtype=dtype, device=device).expand(batch).clone()
+    temperatures = torch.as_tensor(temperatures, dtype=dtype, device=device)
+    if temperatures.numel() not in (1, batch):
+        raise MLIPLabError(f"give one temperature or one per replica ({batch}), got {temperatures.numel()}")
+    temperatures = temperatures.reshape(-1).expand(batch).clone()
     if bool((temperatures < 0).any()) or not bool(torch.isfinite(temperatures).all()):
         raise MLIPLabError("temperatures must be finite and >= 0 K")
     if cells is not None:
