@@ -23,10 +23,11 @@ def shown_replicas(n_replicas: int, n_show: int) -> list[int]:
     return sorted(set(np.linspace(0, n_replicas - 1, min(n_show, n_replicas)).round().astype(int).tolist()))
 
 
-class MDMonitor(HBox):
+class MDMonitor:
     """Live plots, as an observer of :func:`~mlip_lab.md.run_md` (``every`` steps): the total-energy change per atom
     (meV/atom, since the start of monitoring) and the temperature (K) of up to ``n_show`` replicas, plus the
-    batch-mean temperature. ``thermo_log`` is the :class:`~mlip_lab.md.ThermoLog` it draws from."""
+    batch-mean temperature. ``thermo_log`` is the :class:`~mlip_lab.md.ThermoLog` it draws from; ``widget`` the
+    ipywidgets box shown when the monitor is displayed."""
 
     def __init__(self, every: int = 10, n_show: int = 8, title: str = ""):
         self.thermo_log = ThermoLog(every)
@@ -36,8 +37,11 @@ class MDMonitor(HBox):
                                                          yaxis_title="ΔE_total / meV per atom", **layout))
         self.temperature_figure = go.FigureWidget(layout=dict(title=f"{title} temperature".strip(),
                                                               xaxis_title="time / fs", yaxis_title="T / K", **layout))
-        super().__init__([self.energy_figure, self.temperature_figure])
+        self.widget = HBox([self.energy_figure, self.temperature_figure])
         self._replicas: list[int] = []
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
 
     def __call__(self, state) -> None:
         self.thermo_log(state)
