@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import plotly.graph_objects as go
-from ipywidgets import HBox
+from ipywidgets import HBox, IntSlider, Play, VBox, jslink
 
 from mlip_lab.md.observers import ThermoLog, energy_change_per_atom
 from mlip_lab.md.stability import TimestepScan
@@ -62,8 +62,22 @@ class MDMonitor:
             self.temperature_figure.data[-1].y = data["temperature"].mean(1)
 
 
-def trajectory_view(frames) -> nglview.NGLWidget:
-    """An nglview player for a list of ``ase.Atoms`` frames (e.g. :meth:`FrameRecorder.atoms`), turned face-on."""
+class TrajectoryView(VBox):
+    """The VBox :func:`trajectory_view` returns: ``view`` is the nglview widget, below it a play button and a frame
+    slider, linked in the browser so playback does not need the kernel."""
+
+    def __init__(self, view, n_frames: int):
+        self.view = view
+        last = max(n_frames - 1, 0)
+        self.play = Play(min=0, max=last, interval=100, description="play")
+        self.slider = IntSlider(min=0, max=last, description="frame")
+        jslink((self.play, "value"), (self.slider, "value"))
+        jslink((self.slider, "value"), (view, "frame"))
+        super().__init__([view, HBox([self.play, self.slider])])
+
+
+def trajectory_view(frames) -> TrajectoryView:
+    """An nglview player for a list of ``ase.Atoms`` frames (e.g. read from a TrajectoryWriter file), turned face-on."""
     rotation = face_on(frames[0].positions)
     shown = []
     for atoms in frames:
@@ -76,7 +90,7 @@ def trajectory_view(frames) -> nglview.NGLWidget:
     view.add_trajectory(nglview.ASETrajectory(shown), default_representation=False)
     view.add_representation("ball+stick")
     view.center()
-    return view
+    return TrajectoryView(view, len(shown))
 
 
 def timestep_scan_figure(scan: TimestepScan, max_drift: float | None = None) -> go.Figure:
