@@ -170,7 +170,7 @@ def test_periodic_run_wraps_positions_and_uses_the_minimum_image():
     cells = torch.eye(3, dtype=torch.float64)[None] * 5.0
     species = torch.tensor([[1, 1]])
     positions = torch.tensor([[[0.2, 1.0, 1.0], [4.46, 1.0, 1.0]]], dtype=torch.float64)
-    springs = HarmonicBonds(species, positions, k=20.0, cells=cells, pbc=torch.ones(1, 3, dtype=torch.bool))
+    springs = HarmonicBonds(species, positions, k=20.0, cells=cells)
     state = make_state(species, positions, temperatures=2000.0, cells=cells, dtype=torch.float64, seed=1)
     log, frames = ThermoLog(every=1), FrameRecorder(every=1, velocities=False)
     run_md(state, velocity_verlet(springs, 0.2), 300, [log, frames], progress=False)

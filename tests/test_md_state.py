@@ -54,6 +54,13 @@ def test_velocities_are_reproducible_with_a_seed_and_vary_without_one():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_state_moves_between_devices_unchanged():
+    species, positions = padded_batch()
+    state = make_state(species, positions, dtype=torch.float64)
+    moved = state.to("cpu")
+    assert torch.equal(moved.velocities, state.velocities) and moved.step == state.step and moved.cells is None
+
+
 def test_masses_follow_ase_and_zero_on_padding():
     species, _ = padded_batch()
     masses = masses_of(species)

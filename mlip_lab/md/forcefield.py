@@ -44,7 +44,8 @@ class HarmonicBonds:
     """E = sum over bonded pairs i < j of k/2 (r_ij - r0_ij)^2, bonds and rest lengths taken from a reference.
 
     species_ref: (B, N) long; positions_ref: (B, N, 3) Å, the minimum; k: eV/Å²; bond_cutoff: Å, pairs closer
-    than this in the reference are bonded; cells (B, 3, 3), pbc (B, 3): periodic reference (minimum image).
+    than this in the reference are bonded; cells (B, 3, 3) and pbc (B, 3) (default all periodic): a periodic
+    reference, measured by the minimum image.
     A diatomic oscillates at omega = sqrt(k / mu) (mu the reduced mass).
     """
 
@@ -55,7 +56,9 @@ class HarmonicBonds:
         real = species_ref > 0
         vectors = displacement_vectors(torch.as_tensor(positions_ref))
         if cells is not None:
-            vectors = minimum_image(vectors, torch.as_tensor(cells, dtype=vectors.dtype), torch.as_tensor(pbc).bool())
+            cells = torch.as_tensor(cells, dtype=vectors.dtype).expand(vectors.shape[0], 3, 3)
+            pbc = torch.ones(3, dtype=torch.bool) if pbc is None else torch.as_tensor(pbc).bool()
+            vectors = minimum_image(vectors, cells, pbc.expand(vectors.shape[0], 3))
         r0 = vectors.norm(dim=-1)
         n = species_ref.shape[1]
         upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=species_ref.device), diagonal=1)
