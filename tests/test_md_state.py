@@ -104,3 +104,13 @@ def test_make_state_rejects_bad_input(change, match):
     kwargs = {"species": species, "positions": positions, **change}
     with pytest.raises(MLIPLabError, match=match):
         make_state(**kwargs)
+
+
+def test_unseeded_velocities_leave_torchs_global_generator_alone():
+    species, positions = padded_batch()
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    a = make_state(species, positions, seed=None).velocities
+    assert torch.equal(torch.rand(3), expected)
+    assert not torch.equal(a, make_state(species, positions, seed=None).velocities)

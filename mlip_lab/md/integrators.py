@@ -102,7 +102,10 @@ def langevin(force_field: ForceField, timestep: float, friction: float = 0.01, s
         device = velocities.device
         if device not in generators:
             generators[device] = torch.Generator(device=device)
-            generators[device].manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+            if seed is None:
+                generators[device].seed()  # non-deterministic, leaves torch's global generator alone
+            else:
+                generators[device].manual_seed(seed)
         return torch.randn(velocities.shape, generator=generators[device], dtype=velocities.dtype, device=device)
 
     def step(state: MDState) -> MDState:

@@ -107,7 +107,10 @@ def make_state(species, positions, temperatures=300.0, masses=None, cells=None, 
                     active=torch.ones(batch, dtype=torch.bool, device=device), cells=cells, pbc=pbc)
     if velocities is None:
         generator = torch.Generator(device=device)
-        generator.manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+        if seed is None:
+            generator.seed()  # a fresh non-deterministic seed, without touching torch's global generator
+        else:
+            generator.manual_seed(seed)
         velocities = maxwell_boltzmann_velocities(masses, temperatures, generator)
     else:
         velocities = torch.as_tensor(velocities, dtype=dtype, device=device)
