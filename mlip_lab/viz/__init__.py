@@ -8,6 +8,9 @@ from mlip_lab.viz.dashboard import (
     DEFAULT_PARAMS, TrainingDashboard, best_record, epoch_summary, loss_curves, parity_points, parity_title,
 )
 from mlip_lab.viz.figures import parity_figure, sensitivity_figure
+from mlip_lab.viz.md import (
+    MDMonitor, TrajectoryView, shown_replicas, spectrum_figure, timestep_scan_figure, trajectory_view,
+)
 from mlip_lab.viz.molecule import MoleculeView, as_atoms, color_scheme, face_on, molecule_view, per_atom_values
 
 __all__ = [
@@ -15,5 +18,6 @@ __all__ = [
     "DEFAULT_PARAMS", "TrainingDashboard", "best_record", "epoch_summary", "loss_curves", "parity_points",
     "parity_title",
     "parity_figure", "sensitivity_figure",
+    "MDMonitor", "TrajectoryView", "shown_replicas", "spectrum_figure", "timestep_scan_figure", "trajectory_view",
     "MoleculeView", "as_atoms", "color_scheme", "face_on", "molecule_view", "per_atom_values",
 ]
