@@ -23,7 +23,10 @@ class HIPNNConfig:
 
     elements: atomic numbers the model accepts, in one-hot order. tensor_order: 0 = HIP-NN,
     1 or 2 = HIP-NN-TS. residual: atom layers add their input to their output. eps: regularises the
-    cusp of the tensor-sensitivity norms at zero.
+    cusp of the tensor-sensitivity norms sqrt(|u|^2 + eps) at u = 0. Their curvature there is 1/sqrt(eps), and
+    u vanishes by symmetry (e.g. the carbon of a tetrahedral methane), so eps sets how large Hessians and
+    harmonic frequencies can get at symmetric geometries: 1e-6 gave methane modes near 18,000 cm^-1 after
+    training on `organics`, 1e-2 gave 3,505 cm^-1 (DFT: 3,200) with the same force error.
     """
 
     elements: tuple[int, ...] = (1, 6, 7, 8)
@@ -36,7 +39,7 @@ class HIPNNConfig:
     n_atom_layers: int = 3
     tensor_order: int = 0
     residual: bool = False
-    eps: float = 1e-6
+    eps: float = 1e-2
 
     def __post_init__(self):
         elements = tuple(int(z) for z in self.elements)

@@ -12,6 +12,9 @@ from mlip_lab.viz.hessian import (
     SCHEME_COLORS, HessianExplorer, column_figure, cost_figure, frequency_figure, hessian_heatmap, hutchinson_figure,
     normal_mode_view, scheme_bars,
 )
+from mlip_lab.viz.md import (
+    MDMonitor, TrajectoryView, shown_replicas, spectrum_figure, timestep_scan_figure, trajectory_view,
+)
 from mlip_lab.viz.molecule import MoleculeView, as_atoms, color_scheme, face_on, molecule_view, per_atom_values
 
 __all__ = [
@@ -21,5 +24,6 @@ __all__ = [
     "parity_figure", "sensitivity_figure",
     "SCHEME_COLORS", "HessianExplorer", "column_figure", "cost_figure", "frequency_figure", "hessian_heatmap",
     "hutchinson_figure", "normal_mode_view", "scheme_bars",
+    "MDMonitor", "TrajectoryView", "shown_replicas", "spectrum_figure", "timestep_scan_figure", "trajectory_view",
     "MoleculeView", "as_atoms", "color_scheme", "face_on", "molecule_view", "per_atom_values",
 ]

@@ -103,6 +103,8 @@ def provenance_card(dataset: Dataset) -> str:
     rows = "\n".join(f"| {k} | {v} |" for k, v in md["counts"].items())
     mols = "\n".join(f"| {k} | {v} |" for k, v in md["molecules"].items())
     cpu = md["cpu_seconds"]
+    md_temperatures = md["sampling"]["md_temperatures_K"]
+    md_part = f", MD at {md_temperatures} K" if md_temperatures else " (no MD sampling)"
     return f"""# Dataset `{dataset.name}`
 
 {md['description']}
@@ -114,7 +116,7 @@ def provenance_card(dataset: Dataset) -> str:
   {method['scf_conv_tol_grad']}, DFT grid level {method['grid_level']}, at most {method['max_scf_cycles']} SCF cycles
   (then a second-order SCF retry)
 - Sampling: {md['sampling']['geometry_searches']}; MD driver {md['sampling']['md_driver']};
-  normal-mode sampling at {md['sampling']['nms_temperatures_K']} K, MD at {md['sampling']['md_temperatures_K']} K, seed {md['sampling']['seed']}
+  normal-mode sampling at {md['sampling']['nms_temperatures_K']} K{md_part}, seed {md['sampling']['seed']}
 - Units: energy {md['units']['energy']}, length {md['units']['length']}, forces {md['units']['forces']}, Hessians {md['units']['hessians']}
 - Configurations dropped because the SCF did not converge: {md['dropped_scf_not_converged']}
 - CPU time: {cpu['geometry_searches'] / 3600:.2f} h geometry searches + {cpu['labels'] / 3600:.2f} h labels (single-thread seconds summed)

@@ -1,0 +1,70 @@
+"""Vibrational spectra: the VACF spectrum of a harmonic diatomic peaks at its analytic frequency, which is also
+what the Hessian-based harmonic analysis gives."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from mlip_lab import MLIPLabError
+from mlip_lab.md import (
+    FrameRecorder, HarmonicBonds, harmonic_frequencies, make_state, run_md, spectrum_peaks, velocity_autocorrelation,
+    velocity_verlet, vibrational_spectrum,
+)
+from mlip_lab.md.spectrum import PER_FS_IN_WAVENUMBER
+from mlip_lab.md.state import AMU_A2_PER_FS2_IN_EV
+
+K, R0 = 20.0, 0.74
+SPECIES = torch.tensor([[1, 1]])
+REFERENCE = torch.tensor([[[0.0, 0.0, 0.0], [0.0, 0.0, R0]]], dtype=torch.float64)
+
+
+def analytic_wavenumber(mass=1.008):
+    omega = math.sqrt(K / (0.5 * mass * AMU_A2_PER_FS2_IN_EV))  # rad/fs
+    return omega / (2 * math.pi) * PER_FS_IN_WAVENUMBER
+
+
+class SpringModel(torch.nn.Module):
+    """HarmonicBonds as a 'model' (forward -> .energy), for harmonic_frequencies."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones((), dtype=torch.float64))
+        self.springs = HarmonicBonds(SPECIES, REFERENCE, k=K)
+
+    def forward(self, species, positions, cells=None, pbc=None):
+        return SimpleNamespace(energy=self.scale * self.springs(species, positions)[0])
+
+
+def test_harmonic_frequency_of_a_diatomic_spring():
+    frequencies = harmonic_frequencies(SpringModel(), SPECIES[0], REFERENCE[0])
+    assert frequencies.shape == (1,)  # a diatomic has one vibration
+    assert frequencies[0] == pytest.approx(analytic_wavenumber(), rel=1e-6)
+
+
+def test_vacf_spectrum_peaks_at_the_harmonic_frequency():
+    start = REFERENCE.clone()
+    start[0, 1, 2] += 0.05
+    # Released from rest: a pure vibration (a rotating diatomic would add rotational side bands in the lab frame).
+    state = make_state(SPECIES.repeat(2, 1), start.repeat(2, 1, 1), velocities=torch.zeros(2, 2, 3), dtype=torch.float64)
+    frames = FrameRecorder(every=1)
+    run_md(state, velocity_verlet(HarmonicBonds(state.species, REFERENCE.repeat(2, 1, 1), k=K), 0.2), 4000, [frames],
+           progress=False)
+    vacf = velocity_autocorrelation(frames.velocities, frames.masses)
+    assert torch.allclose(vacf[0], torch.ones(2, dtype=torch.float64))
+    wavenumbers, intensity = vibrational_spectrum(frames.velocities, frames.masses, 0.2)
+    [peak] = spectrum_peaks(wavenumbers, intensity[:, 0], min_height=0.2)
+    # Verlet shifts the frequency by ~(omega dt)^2 / 24 and the grid spacing limits the resolution.
+    assert peak == pytest.approx(analytic_wavenumber(), rel=0.01)
+    assert wavenumbers[1] - wavenumbers[0] < 0.01 * peak
+
+
+def test_spectrum_input_is_validated():
+    with pytest.raises(MLIPLabError):
+        velocity_autocorrelation(torch.zeros(10, 2, 3), torch.ones(2, 3))
+    with pytest.raises(MLIPLabError):
+        vibrational_spectrum(torch.zeros(10, 1, 2, 3), torch.ones(1, 2), 0.0)
+    with pytest.raises(MLIPLabError):
+        spectrum_peaks(np.zeros(3), np.zeros(4))

@@ -1,0 +1,56 @@
+"""The datasets shipped in data/ load, hold what their issue promised, and are physically sane."""
+
+import numpy as np
+import pytest
+
+from mlip_lab.data import load, shipped_datasets
+from mlip_lab.physics.harmonic import harmonic_analysis
+from ase.data import atomic_masses
+
+
+def test_every_promised_dataset_ships():
+    assert {"reactions", "organics", "organics_minima"} <= set(shipped_datasets())
+
+
+def test_reactions_has_four_reactions_with_all_categories_and_a_hessian_for_every_configuration():
+    data = load("reactions")
+    assert len(data) >= 500
+    assert len(data.counts("molecule")) >= 3
+    assert set(data.counts("category")) == {"reactant", "product", "ts", "irc", "nms"}
+    assert data.forces is not None and data.hessians is not None
+    assert set(data.elements) <= {1, 6, 7, 8} and data.n_atoms.max() <= 8
+    for i in range(len(data)):
+        k = 3 * data.n_atoms[i]
+        h = data.hessians[i, :k, :k]
+        assert np.abs(h - h.T).max() < 1e-6 * max(1.0, np.abs(h).max()), f"configuration {i}: asymmetric Hessian"
+        assert np.all(data.hessians[i, k:] == 0) and np.all(data.hessians[i, :, k:] == 0)
+
+
+def test_every_transition_state_has_exactly_one_imaginary_mode_and_minima_none():
+    data = load("reactions")
+    for category, expected in (("ts", 1), ("reactant", 0), ("product", 0)):
+        part = data.where(category=category)
+        for i in range(len(part)):
+            n = part.n_atoms[i]
+            result = harmonic_analysis(part.hessians[i, : 3 * n, : 3 * n], part.positions[i, :n],
+                                       atomic_masses[part.species[i, :n]])
+            # small negative "frequencies" below 50 cm^-1 are numerical noise of the rigid-body projection
+            assert int((result.frequencies_cm < -50).sum()) == expected, (category, part.molecule[i])
+
+
+def test_organics_has_seven_molecules_with_normal_mode_and_md_samples():
+    data = load("organics")
+    assert len(data) >= 1500
+    assert len(data.counts("molecule")) >= 6 and data.n_atoms.max() <= 9
+    assert {"nms", "md"} <= set(data.counts("category"))
+    md = data.where(category="md")
+    assert set(np.unique(md.temperature)) >= {300.0, 1000.0}
+    assert data.forces is not None and np.isfinite(data.forces).all()
+
+
+@pytest.mark.parametrize("name", ["reactions", "organics", "organics_minima"])
+def test_provenance_card_names_the_level_of_theory_and_rebuild_command(name):
+    data = load(name)
+    assert data.metadata["method"]["functional"] == "wb97x-d3bj"
+    assert "python -m mlip_lab.data.reference build" in data.metadata["command"]
+    assert sum(data.metadata["counts"].values()) == len(data)
