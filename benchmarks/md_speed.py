@@ -16,6 +16,7 @@ import argparse
 import platform
 import time
 
+import numpy as np
 import torch
 
 
@@ -44,7 +45,7 @@ def ase_rate(model, atoms, steps: int, timestep_fs: float) -> float:
 
     atoms = atoms.copy()
     atoms.calc = MLIPCalculator(model)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=__import__("numpy").random.default_rng(0))
+    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(0))
     dyn = VelocityVerlet(atoms, timestep=timestep_fs * units.fs)
     dyn.run(3)  # warm-up
     start = time.perf_counter()

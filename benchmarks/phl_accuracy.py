@@ -40,6 +40,7 @@ def run(scheme: str, probes: str, seed: int, train, test, args) -> tuple[list[di
                                early_stopping_patience=args.epochs, progress=False, **settings)
         seconds = float(np.mean([r.seconds for r in trainer.history]))
         if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
             save_model(model, saved)
             saved.with_suffix(".json").write_text(json.dumps({"epoch_seconds": seconds}))
     rows = curvature_error_table(test, predict_dataset(model, test), predict_hessians(model, test), unit="eV")
