@@ -119,7 +119,7 @@ def provenance_card(dataset: Dataset) -> str:
   normal-mode sampling at {md['sampling']['nms_temperatures_K']} K{md_part}, seed {md['sampling']['seed']}
 - Units: energy {md['units']['energy']}, length {md['units']['length']}, forces {md['units']['forces']}, Hessians {md['units']['hessians']}
 - Configurations dropped because the SCF did not converge: {md['dropped_scf_not_converged']}
-- CPU time: {cpu['geometry_searches'] / 3600:.2f} h geometry searches + {cpu['labels'] / 3600:.2f} h labels (single-thread seconds summed)
+- Worker time: {cpu['geometry_searches'] / 3600:.2f} h geometry searches + {cpu['labels'] / 3600:.2f} h labels (wall seconds of single-thread workers, summed: more than the CPU time when the machine was busy with other work)
 - Built {md['date']} with: `{md['command']}` (resumable; the work folder is `data/build/{md['recipe']}/`)
 - Programs: {', '.join(f'{k} {v}' for k, v in programs.items())}
 
