@@ -9,9 +9,10 @@ pytest.importorskip("pyscf")
 pytest.importorskip("tblite")
 
 from mlip_lab.data import load  # noqa: E402
-from mlip_lab.data.reference.build import LabelStore, Task, build  # noqa: E402
+from mlip_lab.data.reference.build import LabelStore, Task, build, resample_md  # noqa: E402
 from mlip_lab.data.reference.qc import QCSettings, single_point  # noqa: E402
 from mlip_lab.data.reference.recipes import RECIPES  # noqa: E402
+from mlip_lab.errors import MLIPLabError  # noqa: E402
 
 TINY = RECIPES["water-tiny"]
 
@@ -45,6 +46,42 @@ def test_resumed_run_labels_the_frozen_task_list(tiny_build, monkeypatch):
     assert (tiny_build["work"] / "tasks.npz").exists()
     monkeypatch.setattr(build_module, "make_tasks", lambda *a, **k: pytest.fail("tasks were re-sampled"))
     assert build("water-tiny", tiny_build["work"], tiny_build["out"], workers=1, progress=False) == tiny_build["path"]
+
+
+def test_resample_md_redraws_snapshots_and_relabels_only_them(tiny_build, tmp_path, monkeypatch):
+    import shutil
+
+    import mlip_lab.data.reference.sampling as sampling
+
+    work, out = tmp_path / "work", tmp_path / "out"
+    shutil.copytree(tiny_build["work"], work)
+    before = load(tiny_build["path"])
+    drawn = []
+
+    def shifted_sampler(symbols, positions, temperature_k, count, rng):
+        drawn.append(temperature_k)
+        return np.repeat(np.asarray(positions)[None] + 0.01, count, axis=0)
+
+    monkeypatch.setattr(sampling, "tight_binding_md_samples", shifted_sampler)
+    assert resample_md("water-tiny", work, progress=False) == 1
+    assert drawn == [500.0]
+    store = LabelStore(work)
+    assert len(store.records) == 3 and all("/md/" not in k for k in store.records)
+    assert all("/md/" not in e["key"] for e in store.log_entries())
+    path = build("water-tiny", work, out, workers=1, progress=False)
+    after = load(path)
+    md_before, md_after = (ds.positions[ds.category == "md"][0] for ds in (before, after))
+    minimum = after.positions[after.category == "min"][0]
+    np.testing.assert_allclose(md_after, minimum + 0.01, atol=1e-9)
+    assert np.abs(md_after - md_before).max() > 0.01
+    keep = before.category != "md"
+    np.testing.assert_array_equal(after.energies[keep], before.energies[keep])  # nms and min labels kept
+    assert len([e for e in LabelStore(work).log_entries() if "/md/" in e["key"]]) == 1
+
+
+def test_resample_md_needs_a_task_list(tmp_path):
+    with pytest.raises(MLIPLabError, match="no task list"):
+        resample_md("water-tiny", tmp_path, progress=False)
 
 
 def test_dataset_has_every_category_and_provenance(tiny_build):

@@ -86,6 +86,23 @@ def test_md_samples_are_distinct_and_reproducible():
     assert np.abs(a[1] - a[0]).max() > 1e-3
 
 
+def test_md_samples_have_the_thermostat_temperature():
+    """Snapshots must be drawn at the requested temperature: a centre-of-mass-fixing Langevin variant once
+    ran water at twice its target, so "300 K" samples sat 4x higher in energy than the harmonic estimate."""
+    water = optimise_minimum(Atoms("OH2", positions=[[0, 0, 0], [0, 0.76, 0.58], [0, -0.76, 0.58]]), xtb())
+    temperature = 300.0
+    samples = tight_binding_md_samples("OHH", water.positions, temperature, 80, np.random.default_rng(0))
+    reference = water.get_potential_energy()
+    probe = water.copy()
+    probe.calc = xtb()
+    energies = []
+    for positions in samples:
+        probe.positions = positions
+        energies.append(probe.get_potential_energy() - reference)
+    # equipartition over 3 vibrational modes: <E_pot> = 3/2 k_B T (0.039 eV); the faulty run gave 0.16 eV
+    assert np.mean(energies) == pytest.approx(1.5 * BOLTZMANN_EV_PER_K * temperature, rel=0.5)
+
+
 def test_place_atom_builds_the_requested_internal_coordinates():
     a, b, c = np.array([1.0, 1, 0]), np.array([0.0, 0, 0]), np.array([1.5, 0, 0])
     d = place_atom(a, b, c, 1.1, 105.0, 60.0)

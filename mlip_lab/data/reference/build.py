@@ -181,6 +181,11 @@ def load_or_make_tasks(recipe: Recipe, stationary: dict[str, dict], path: Path) 
                 for i, (k, s, c, t, h) in enumerate(zip(z["keys"], z["systems"], z["categories"], z["temperatures"], z["hessian"]))
             ]
     tasks = make_tasks(recipe, stationary)
+    _save_tasks(tasks, path)
+    return tasks
+
+
+def _save_tasks(tasks: list[Task], path: Path) -> None:
     n = max(len(t.symbols) for t in tasks)
     positions = np.zeros((len(tasks), n, 3))
     for i, t in enumerate(tasks):
@@ -190,7 +195,6 @@ def load_or_make_tasks(recipe: Recipe, stationary: dict[str, dict], path: Path) 
         categories=np.array([t.category for t in tasks]), temperatures=np.array([t.temperature for t in tasks]),
         hessian=np.array([t.hessian for t in tasks]), positions=positions,
     )
-    return tasks
 
 
 # ---------------------------------------------------------------- stage 3: labels
@@ -258,10 +262,64 @@ class LabelStore:
         )
         tmp.replace(self.path)
 
+    def forget(self, keys) -> None:
+        """Drop the labels and log lines of ``keys`` (their geometries changed), then flush."""
+        keys = set(keys)
+        self.records = {k: v for k, v in self.records.items() if k not in keys}
+        self.failed -= keys
+        kept = [e for e in self.log_entries() if e["key"] not in keys]
+        self.log_path.write_text("".join(json.dumps(e) + "\n" for e in kept))
+        self.flush()
+
     def log_entries(self) -> list[dict]:
         if not self.log_path.exists():
             return []
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
+
+
+# ---------------------------------------------------------------- repair: redraw the MD snapshots
+def resample_md(recipe_name: str, work_dir=None, progress: bool = True) -> int:
+    """Redraw every molecule's MD snapshots with the current sampler and forget their old labels.
+
+    For a work folder whose snapshots came from a faulty sampler: the minima, their Hessians, the other
+    frozen tasks and their labels are kept; the next ``build`` labels only the new snapshots.
+    Returns the number of MD tasks that now need labels.
+    """
+    from tqdm.auto import tqdm
+
+    from mlip_lab.data.paths import DATA_DIR
+    from mlip_lab.data.reference.sampling import tight_binding_md_samples
+
+    recipe = _resolve(recipe_name)
+    work = Path(work_dir) if work_dir else DATA_DIR / "build" / recipe.name
+    tasks_path = work / "tasks.npz"
+    if not tasks_path.exists():
+        raise MLIPLabError(f"{work} has no task list yet: run `build {recipe.name}` first")
+    stationary = {}
+    for system in tqdm(recipe.molecules, desc=f"{recipe.name}: xTB MD", disable=not progress):
+        path = work / "stationary" / f"{system}.npz"
+        with np.load(path) as z:
+            st = {k: z[k] for k in z.files}
+        symbols = _symbols(system)
+        for t in recipe.md_temperatures:
+            st[f"md_{t:g}"] = tight_binding_md_samples(symbols, st["min_positions"], t, recipe.md_per_temperature, _rng(recipe, system, "md", t))
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **st)
+        tmp.replace(path)
+        stationary[system] = st
+    for system in recipe.reactions:
+        with np.load(work / "stationary" / f"{system}.npz") as z:
+            stationary[system] = {k: z[k] for k in z.files}
+    frozen = {t.key: t for t in load_or_make_tasks(recipe, stationary, tasks_path)}
+    fresh = make_tasks(recipe, stationary)
+    missing = [t.key for t in fresh if t.category != "md" and t.key not in frozen]
+    if missing:
+        raise MLIPLabError(f"the frozen task list lacks {len(missing)} non-MD tasks (e.g. {missing[0]}): the recipe changed")
+    tasks = [t if t.category == "md" else frozen[t.key] for t in fresh]
+    _save_tasks(tasks, tasks_path)
+    md_keys = [t.key for t in tasks if t.category == "md"]
+    LabelStore(work).forget(md_keys + [k for k, t in frozen.items() if t.category == "md"])
+    return len(md_keys)
 
 
 # ---------------------------------------------------------------- driver
