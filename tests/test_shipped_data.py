@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from mlip_lab.data import load, shipped_datasets
+from mlip_lab.physics.units import BOLTZMANN_EV_PER_K
 from mlip_lab.train.hessian_metrics import frequencies
 
 
@@ -43,6 +44,22 @@ def test_organics_has_seven_molecules_with_normal_mode_and_md_samples():
     md = data.where(category="md")
     assert set(np.unique(md.temperature)) >= {300.0, 1000.0}
     assert data.forces is not None and np.isfinite(data.forces).all()
+
+
+def test_organics_md_snapshots_are_as_hot_as_their_temperature_label():
+    """Mean DFT energy above the minimum stays within 2x the harmonic (3N-6)/2 k_B T of each label.
+
+    MD snapshots once came from a Langevin variant that ran small molecules about twice too hot: their
+    "300 K" water sat 8x above this estimate."""
+    data = load("organics")
+    for molecule in np.unique(data.molecule):
+        one = data.where(molecule=molecule)
+        minimum = one.energies[one.category == "min"][0]
+        n_modes = 3 * int(one.n_atoms[0]) - 6
+        for temperature in (300.0, 600.0, 1000.0):
+            above = one.energies[(one.category == "md") & (one.temperature == temperature)] - minimum
+            harmonic = 0.5 * n_modes * BOLTZMANN_EV_PER_K * temperature
+            assert above.mean() < 2.0 * harmonic, f"{molecule} at {temperature:g} K: {above.mean():.3f} eV vs {harmonic:.3f}"
 
 
 @pytest.mark.parametrize("name", ["reactions", "organics", "organics_minima"])
