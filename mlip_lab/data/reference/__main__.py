@@ -1,11 +1,11 @@
 """``python -m mlip_lab.data.reference build NAME``: build or continue a reference dataset;
-``resample-md NAME``: redraw its MD snapshots (after a sampler fix) so that the next build relabels them."""
+``update NAME [--redraw-md]``: extend its frozen task list after a recipe change (and redraw MD snapshots)."""
 
 from __future__ import annotations
 
 import argparse
 
-from mlip_lab.data.reference.build import build, resample_md
+from mlip_lab.data.reference.build import build, update_tasks
 from mlip_lab.data.reference.recipes import RECIPES
 
 
@@ -18,13 +18,14 @@ def main(argv=None) -> int:
     b.add_argument("--work-dir", default=None, help="resumable work folder (default: data/build/NAME)")
     b.add_argument("--out-dir", default=None, help="where the dataset and its card go (default: data/)")
     b.add_argument("--max-tasks", type=int, default=None, help="label at most this many configurations, then stop")
-    r = sub.add_parser("resample-md", help="redraw the MD snapshots with the current sampler; their labels are redone by the next build")
-    r.add_argument("name", choices=sorted(RECIPES))
-    r.add_argument("--work-dir", default=None, help="resumable work folder (default: data/build/NAME)")
+    u = sub.add_parser("update", help="add the configurations a changed recipe asks for; --redraw-md also redraws the MD snapshots")
+    u.add_argument("name", choices=sorted(RECIPES))
+    u.add_argument("--work-dir", default=None, help="resumable work folder (default: data/build/NAME)")
+    u.add_argument("--redraw-md", action="store_true", help="redraw every MD snapshot with the current sampler and forget its label")
     args = parser.parse_args(argv)
-    if args.command == "resample-md":
-        count = resample_md(args.name, args.work_dir)
-        print(f"{count} MD snapshots redrawn: run `build {args.name}` to label them")
+    if args.command == "update":
+        count = update_tasks(args.name, args.work_dir, redraw_md=args.redraw_md)
+        print(f"{count} configurations need labels: run `build {args.name}` to label them")
         return 0
     path = build(args.name, args.work_dir, args.out_dir, args.workers, max_tasks=args.max_tasks)
     print(f"dataset written: {path}" if path else "not finished yet: run the same command again to continue")

@@ -72,7 +72,7 @@ def _stationary_molecule(recipe: Recipe, name: str) -> dict:
     out = {"min_positions": minimum.positions, "min_hessian": hessian}
     for t in recipe.md_temperatures:
         rng = _rng(recipe, name, "md", t)
-        out[f"md_{t:g}"] = tight_binding_md_samples(mol.symbols, minimum.positions, t, recipe.md_per_temperature, rng)
+        out[f"md_{t:g}"] = tight_binding_md_samples(mol.symbols, minimum.positions, t, _md_frames(recipe, name), rng)
     return out
 
 
@@ -277,13 +277,20 @@ class LabelStore:
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
 
-# ---------------------------------------------------------------- repair: redraw the MD snapshots
-def resample_md(recipe_name: str, work_dir=None, progress: bool = True) -> int:
-    """Redraw every molecule's MD snapshots with the current sampler and forget their old labels.
+# ---------------------------------------------------------------- changing a frozen task list
+def _md_frames(recipe: Recipe, system: str) -> int:
+    """MD snapshots to draw per temperature: enough for the largest count any system uses."""
+    return max(recipe.md_per_temperature, recipe.sample_counts(system)[1])
 
-    For a work folder whose snapshots came from a faulty sampler: the minima, their Hessians, the other
-    frozen tasks and their labels are kept; the next ``build`` labels only the new snapshots.
-    Returns the number of MD tasks that now need labels.
+
+def update_tasks(recipe_name: str, work_dir=None, redraw_md: bool = False, progress: bool = True) -> int:
+    """Bring a frozen task list up to date with its recipe, keeping every label still valid.
+
+    New configurations (the recipe now samples a system more densely) are appended in recipe order; frozen
+    ones keep their geometry and label. ``redraw_md`` also redraws every molecule's MD snapshots with the
+    current sampler and forgets their labels (for snapshots from a faulty sampler). The minima and their
+    Hessians are never redone. Returns how many configurations now lack a label: the next ``build``
+    labels them.
     """
     from tqdm.auto import tqdm
 
@@ -296,30 +303,31 @@ def resample_md(recipe_name: str, work_dir=None, progress: bool = True) -> int:
     if not tasks_path.exists():
         raise MLIPLabError(f"{work} has no task list yet: run `build {recipe.name}` first")
     stationary = {}
-    for system in tqdm(recipe.molecules, desc=f"{recipe.name}: xTB MD", disable=not progress):
+    for system in tqdm([*recipe.reactions, *recipe.molecules], desc=f"{recipe.name}: snapshots", disable=not progress):
         path = work / "stationary" / f"{system}.npz"
         with np.load(path) as z:
             st = {k: z[k] for k in z.files}
-        symbols = _symbols(system)
-        for t in recipe.md_temperatures:
-            st[f"md_{t:g}"] = tight_binding_md_samples(symbols, st["min_positions"], t, recipe.md_per_temperature, _rng(recipe, system, "md", t))
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **st)
-        tmp.replace(path)
+        stale = [t for t in recipe.md_temperatures if redraw_md or len(st[f"md_{t:g}"]) < _md_frames(recipe, system)]
+        for t in stale:
+            st[f"md_{t:g}"] = tight_binding_md_samples(_symbols(system), st["min_positions"], t, _md_frames(recipe, system), _rng(recipe, system, "md", t))
+        if stale:
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **st)
+            tmp.replace(path)
         stationary[system] = st
-    for system in recipe.reactions:
-        with np.load(work / "stationary" / f"{system}.npz") as z:
-            stationary[system] = {k: z[k] for k in z.files}
     frozen = {t.key: t for t in load_or_make_tasks(recipe, stationary, tasks_path)}
     fresh = make_tasks(recipe, stationary)
-    missing = [t.key for t in fresh if t.category != "md" and t.key not in frozen]
-    if missing:
-        raise MLIPLabError(f"the frozen task list lacks {len(missing)} non-MD tasks (e.g. {missing[0]}): the recipe changed")
-    tasks = [t if t.category == "md" else frozen[t.key] for t in fresh]
+    dropped = sorted(set(frozen) - {t.key for t in fresh})
+    if dropped:
+        raise MLIPLabError(f"the recipe no longer asks for {len(dropped)} frozen tasks (e.g. {dropped[0]}): "
+                           "lower counts are not supported, start a new work folder instead")
+    redrawn = {k for k, t in frozen.items() if redraw_md and t.category == "md"}
+    tasks = [frozen[t.key] if t.key in frozen and t.key not in redrawn else t for t in fresh]
     _save_tasks(tasks, tasks_path)
-    md_keys = [t.key for t in tasks if t.category == "md"]
-    LabelStore(work).forget(md_keys + [k for k, t in frozen.items() if t.category == "md"])
-    return len(md_keys)
+    store = LabelStore(work)
+    if redrawn:
+        store.forget(redrawn)
+    return sum(not store.done(t.key) for t in tasks)
 
 
 # ---------------------------------------------------------------- driver
