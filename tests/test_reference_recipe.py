@@ -9,7 +9,7 @@ pytest.importorskip("pyscf")
 pytest.importorskip("tblite")
 
 from mlip_lab.data import load  # noqa: E402
-from mlip_lab.data.reference.build import LabelStore, Task, build, resample_md  # noqa: E402
+from mlip_lab.data.reference.build import LabelStore, Task, build, update_tasks  # noqa: E402
 from mlip_lab.data.reference.qc import QCSettings, single_point  # noqa: E402
 from mlip_lab.data.reference.recipes import RECIPES  # noqa: E402
 from mlip_lab.errors import MLIPLabError  # noqa: E402
@@ -48,14 +48,18 @@ def test_resumed_run_labels_the_frozen_task_list(tiny_build, monkeypatch):
     assert build("water-tiny", tiny_build["work"], tiny_build["out"], workers=1, progress=False) == tiny_build["path"]
 
 
-def test_resample_md_redraws_snapshots_and_relabels_only_them(tiny_build, tmp_path, monkeypatch):
+@pytest.fixture()
+def tiny_copy(tiny_build, tmp_path):
     import shutil
 
+    shutil.copytree(tiny_build["work"], tmp_path / "work")
+    return {"work": tmp_path / "work", "out": tmp_path / "out", "before": load(tiny_build["path"])}
+
+
+def test_redraw_md_replaces_snapshots_and_relabels_only_them(tiny_copy, monkeypatch):
     import mlip_lab.data.reference.sampling as sampling
 
-    work, out = tmp_path / "work", tmp_path / "out"
-    shutil.copytree(tiny_build["work"], work)
-    before = load(tiny_build["path"])
+    work, before = tiny_copy["work"], tiny_copy["before"]
     drawn = []
 
     def shifted_sampler(symbols, positions, temperature_k, count, rng):
@@ -63,25 +67,45 @@ def test_resample_md_redraws_snapshots_and_relabels_only_them(tiny_build, tmp_pa
         return np.repeat(np.asarray(positions)[None] + 0.01, count, axis=0)
 
     monkeypatch.setattr(sampling, "tight_binding_md_samples", shifted_sampler)
-    assert resample_md("water-tiny", work, progress=False) == 1
+    assert update_tasks("water-tiny", work, redraw_md=True, progress=False) == 1
     assert drawn == [500.0]
     store = LabelStore(work)
     assert len(store.records) == 3 and all("/md/" not in k for k in store.records)
     assert all("/md/" not in e["key"] for e in store.log_entries())
-    path = build("water-tiny", work, out, workers=1, progress=False)
-    after = load(path)
+    after = load(build("water-tiny", work, tiny_copy["out"], workers=1, progress=False))
     md_before, md_after = (ds.positions[ds.category == "md"][0] for ds in (before, after))
-    minimum = after.positions[after.category == "min"][0]
-    np.testing.assert_allclose(md_after, minimum + 0.01, atol=1e-9)
+    np.testing.assert_allclose(md_after, after.positions[after.category == "min"][0] + 0.01, atol=1e-9)
     assert np.abs(md_after - md_before).max() > 0.01
     keep = before.category != "md"
     np.testing.assert_array_equal(after.energies[keep], before.energies[keep])  # nms and min labels kept
     assert len([e for e in LabelStore(work).log_entries() if "/md/" in e["key"]]) == 1
 
 
-def test_resample_md_needs_a_task_list(tmp_path):
+def test_denser_recipe_appends_configurations_and_keeps_old_labels(tiny_copy, monkeypatch):
+    from dataclasses import replace
+
+    work, before = tiny_copy["work"], tiny_copy["before"]
+    monkeypatch.setitem(RECIPES, "water-tiny", replace(TINY, sample_overrides=(("water", 3, 2),)))
+    assert update_tasks("water-tiny", work, progress=False) == 2  # one more normal-mode sample, one more snapshot
+    after = load(build("water-tiny", work, tiny_copy["out"], workers=1, progress=False))
+    assert after.counts("category") == {"md": 2, "min": 1, "nms": 3}
+    for i in range(len(before)):
+        j = int(np.flatnonzero(np.all(np.isclose(after.positions, before.positions[i]), axis=(1, 2)))[0])
+        assert after.energies[j] == before.energies[i]  # the old label, not a new calculation
+    assert len(LabelStore(work).log_entries()) == 6
+
+
+def test_update_refuses_a_recipe_that_dropped_frozen_tasks(tiny_copy, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setitem(RECIPES, "water-tiny", replace(TINY, sample_overrides=(("water", 1, 1),)))
+    with pytest.raises(MLIPLabError, match="no longer asks for 1 frozen tasks"):
+        update_tasks("water-tiny", tiny_copy["work"], progress=False)
+
+
+def test_update_needs_a_task_list(tmp_path):
     with pytest.raises(MLIPLabError, match="no task list"):
-        resample_md("water-tiny", tmp_path, progress=False)
+        update_tasks("water-tiny", tmp_path, progress=False)
 
 
 def test_dataset_has_every_category_and_provenance(tiny_build):
