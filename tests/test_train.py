@@ -244,6 +244,29 @@ def test_learning_rate_is_reduced_on_plateau(data):
     assert lrs == pytest.approx([1e-6, 1e-6, 1e-6, 1e-7, 1e-7, 1e-8, 1e-8, 1e-8], rel=1e-12)
 
 
+def test_cosine_schedule_lowers_the_rate_along_half_a_cosine_to_min_lr(data):
+    trainer = trainer_for(data, lr=1e-3, min_lr=1e-5, lr_schedule="cosine", max_epochs=4)
+    lrs = [r.lr for r in trainer.fit()]
+    expected = [1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + math.cos(math.pi * k / 4)) for k in range(4)]
+    assert lrs == pytest.approx(expected, rel=1e-9)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-5)
+
+
+def test_cosine_schedule_resumes_exactly(data, tmp_path):
+    settings = dict(lr=2e-2, lr_schedule="cosine", seed=3, max_epochs=5)
+    straight = trainer_for(data, **settings)
+    straight.fit()
+    trainer_for(data, checkpoint_dir=tmp_path, **settings).fit(max_epochs=3)
+    resumed = trainer_for(data, model=tiny_model(seed=9), checkpoint_dir=tmp_path, **settings)
+    resumed.fit(resume=True)
+    assert without_seconds(resumed.history) == without_seconds(straight.history)
+
+
+def test_unknown_lr_schedule_is_a_clear_error(data):
+    with pytest.raises(MLIPLabError, match="lr_schedule must be 'plateau' or 'cosine'"):
+        trainer_for(data, lr_schedule="linear")
+
+
 class StopAt:
     """Calls ``request_stop`` (or raises ``KeyboardInterrupt``) at batch ``batch`` of epoch ``epoch``."""
 

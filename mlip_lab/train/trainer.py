@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from torch.optim.lr_scheduler import ReduceLROnPlateau
+from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 from tqdm.auto import tqdm
 
 from mlip_lab.data.dataset import Dataset
@@ -37,9 +37,11 @@ class EpochRecord:
 class Trainer:
     """Trains a HIP-NN ``model`` by minimising ``loss`` on ``train_set``, selecting weights on ``valid_set``.
 
-    Adam with learning rate ``lr``; the rate is multiplied by ``lr_factor`` (not below ``min_lr``) when the
-    validation total has not improved for ``lr_patience`` epochs, and training stops when it has not
-    improved for ``early_stopping_patience`` epochs. ``seed`` drives every random choice (batch order and
+    Adam with learning rate ``lr``. ``lr_schedule="plateau"`` multiplies the rate by ``lr_factor`` (not below
+    ``min_lr``) when the validation total has not improved for ``lr_patience`` epochs; ``"cosine"`` lowers
+    it along half a cosine from ``lr`` to ``min_lr`` at ``max_epochs``, which suits a fixed epoch budget
+    (a run that is still improving never triggers the plateau rule). Training stops when the validation
+    total has not improved for ``early_stopping_patience`` epochs. ``seed`` drives every random choice (batch order and
     the random numbers loss terms draw from ``LossContext.generator``), so the same seed on the same
     device gives the same history. ``device`` (a torch.device or a string such as "cuda") defaults to the
     model's device; batches use the model's dtype.
@@ -58,7 +60,8 @@ class Trainer:
 
     def __init__(self, model, loss: Loss, train_set: Dataset, valid_set: Dataset, *, lr: float = 1e-3,
                  batch_size: int = 32, max_epochs: int = 100, early_stopping_patience: int = 20,
-                 lr_patience: int = 5, lr_factor: float = 0.5, min_lr: float = 1e-5, seed: int = 0, device=None,
+                 lr_patience: int = 5, lr_factor: float = 0.5, min_lr: float = 1e-5, lr_schedule: str = "plateau",
+                 seed: int = 0, device=None,
                  checkpoint_dir=None, callbacks=(), progress: bool = True):
         if not isinstance(loss, Loss):
             raise MLIPLabError(f"loss must be a mlip_lab.train.Loss, got {type(loss).__name__}")
@@ -77,7 +80,12 @@ class Trainer:
         self.batch_size, self.max_epochs = int(batch_size), int(max_epochs)
         self.early_stopping_patience = int(early_stopping_patience)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.scheduler = ReduceLROnPlateau(self.optimizer, factor=lr_factor, patience=lr_patience, min_lr=min_lr)
+        if lr_schedule == "plateau":
+            self.scheduler = ReduceLROnPlateau(self.optimizer, factor=lr_factor, patience=lr_patience, min_lr=min_lr)
+        elif lr_schedule == "cosine":
+            self.scheduler = CosineAnnealingLR(self.optimizer, T_max=max(int(max_epochs), 1), eta_min=min_lr)
+        else:
+            raise MLIPLabError(f"lr_schedule must be 'plateau' or 'cosine', got {lr_schedule!r}")
         # One CPU stream for all randomness, so its state alone makes a resumed run repeat the original.
         self.generator = torch.Generator().manual_seed(int(seed))
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -182,7 +190,10 @@ class Trainer:
             self._best_state = self._snapshot()
             if self.checkpoint_dir is not None:
                 save_best_model(self.model, self._checkpoint_path("best.pt"))
-        self.scheduler.step(valid["total"])
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            self.scheduler.step(valid["total"])
+        else:
+            self.scheduler.step()
         record = EpochRecord(epoch, train, valid, lr, time.perf_counter() - start, is_best)
         self.history.append(record)
         if self.checkpoint_dir is not None:
