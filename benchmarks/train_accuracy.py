@@ -1,0 +1,62 @@
+"""Test-split accuracy and training time of lesson 01's HIP-NN on `organics`, with overridable settings.
+
+Uses the lesson's split (80/10/10, seed 0), loss (energy RMSE + FORCE_WEIGHT x force RMSE), seeds and
+defaults, so the default run reproduces the notebook's full mode; flags change one setting at a time for a
+sweep. Prints the error table (kcal/mol, kcal/mol/Å) by molecule and by category, then one JSON line.
+
+    .venv/bin/python benchmarks/train_accuracy.py [--features 64] [--order 2] [--force-weight 30]
+        [--epochs 200] [--lr-schedule cosine|plateau] [--lr 2e-3] [--batch-size 16] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--sensitivities", type=int, default=16)
+    parser.add_argument("--order", type=int, default=2)
+    parser.add_argument("--force-weight", type=float, default=30.0)
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--lr-schedule", choices=["cosine", "plateau"], default="cosine")
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    import torch
+
+    from mlip_lab.data import load
+    from mlip_lab.models import HIPNN, HIPNNConfig
+    from mlip_lab.train import Trainer, energy_force_loss, error_table, format_table, predict_dataset
+
+    torch.set_num_threads(args.threads)
+    data = load("organics")
+    train, valid, test = data.split_random((0.8, 0.1, 0.1), seed=0)
+    config = HIPNNConfig(elements=tuple(data.elements), n_features=args.features, n_sensitivities=args.sensitivities,
+                         n_interactions=2, n_atom_layers=3, tensor_order=args.order, r_soft_min=0.75, r_soft_max=4.0,
+                         cutoff=5.0)
+    torch.manual_seed(0)
+    model = HIPNN(config)
+    trainer = Trainer(model, energy_force_loss(force_weight=args.force_weight), train, valid, lr=args.lr,
+                      batch_size=args.batch_size, max_epochs=args.epochs, lr_schedule=args.lr_schedule,
+                      lr_patience=8, early_stopping_patience=30, device=args.device, progress=False)
+    start = time.perf_counter()
+    trainer.fit()
+    seconds = time.perf_counter() - start
+    predictions = predict_dataset(trainer.model, test)
+    by_molecule = error_table(test, predictions, by="molecule")
+    print(format_table(by_molecule))
+    print(format_table(error_table(test, predictions, by="category")))
+    overall = next(row for row in by_molecule if row["group"] == "all")
+    print(json.dumps({**vars(args), "train_seconds": round(seconds, 1), "best_epoch": trainer.best_epoch,
+                      "energy_mae": round(overall["energy_mae"], 3), "force_mae": round(overall["force_mae"], 3)}))
+
+
+if __name__ == "__main__":
+    main()
