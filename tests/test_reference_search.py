@@ -122,6 +122,10 @@ def test_fewer_samples_are_a_prefix_of_more():
     few = normal_mode_samples(pos, masses_of("OHH"), hess, 600.0, 3, np.random.default_rng(7))
     many = normal_mode_samples(pos, masses_of("OHH"), hess, 600.0, 10, np.random.default_rng(7))
     np.testing.assert_array_equal(few, many[:3])
+    short = tight_binding_md_samples("OHH", pos, 500.0, 2, np.random.default_rng(3), equilibration_steps=10, stride=5)
+    longer = tight_binding_md_samples("OHH", pos, 500.0, 4, np.random.default_rng(3), equilibration_steps=10, stride=5)
+    np.testing.assert_allclose(short, longer[:2], atol=1e-9)  # a longer MD run extends the same trajectory
     organics = RECIPES["organics"]
-    assert organics.sample_counts("ethanol") == (10, 10)
-    assert organics.sample_counts("water") == (organics.nms_per_temperature, organics.md_per_temperature)
+    assert organics.sample_counts("ethanol") == (20, 20)
+    assert organics.sample_counts("water") == (100, 100)
+    assert organics.sample_counts("methane") == (organics.nms_per_temperature, organics.md_per_temperature)
