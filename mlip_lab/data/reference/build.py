@@ -119,10 +119,25 @@ def _stationary_job(recipe_name: str, system: str, kind: str, path: str, setting
     start = time.perf_counter()
     out = _stationary_reaction(recipe, system) if kind == "reaction" else _stationary_molecule(recipe, system)
     out["seconds"] = np.array(time.perf_counter() - start)
-    tmp = Path(path).with_suffix(".tmp.npz")
-    np.savez(tmp, **out)
-    tmp.replace(path)
+    _save_stationary(Path(path), out)
     return system
+
+
+def _save_stationary(path: Path, arrays: dict) -> None:
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def _load_stationary(work: Path, system: str) -> dict:
+    with np.load(work / "stationary" / f"{system}.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+def _work_dir(recipe: Recipe, work_dir) -> Path:
+    from mlip_lab.data.paths import DATA_DIR
+
+    return Path(work_dir) if work_dir else DATA_DIR / "build" / recipe.name
 
 
 # ---------------------------------------------------------------- stage 2: tasks
@@ -294,26 +309,22 @@ def update_tasks(recipe_name: str, work_dir=None, redraw_md: bool = False, progr
     """
     from tqdm.auto import tqdm
 
-    from mlip_lab.data.paths import DATA_DIR
     from mlip_lab.data.reference.sampling import tight_binding_md_samples
 
     recipe = _resolve(recipe_name)
-    work = Path(work_dir) if work_dir else DATA_DIR / "build" / recipe.name
+    work = _work_dir(recipe, work_dir)
     tasks_path = work / "tasks.npz"
     if not tasks_path.exists():
         raise MLIPLabError(f"{work} has no task list yet: run `build {recipe.name}` first")
-    stationary = {}
-    for system in tqdm([*recipe.reactions, *recipe.molecules], desc=f"{recipe.name}: snapshots", disable=not progress):
-        path = work / "stationary" / f"{system}.npz"
-        with np.load(path) as z:
-            st = {k: z[k] for k in z.files}
-        stale = [t for t in recipe.md_temperatures if redraw_md or len(st[f"md_{t:g}"]) < _md_frames(recipe, system)]
+    stationary = {system: _load_stationary(work, system) for system in recipe.reactions}
+    for system in tqdm(recipe.molecules, desc=f"{recipe.name}: MD snapshots", disable=not progress):
+        st = _load_stationary(work, system)
+        frames = _md_frames(recipe, system)
+        stale = [t for t in recipe.md_temperatures if redraw_md or len(st[f"md_{t:g}"]) < frames]
         for t in stale:
-            st[f"md_{t:g}"] = tight_binding_md_samples(_symbols(system), st["min_positions"], t, _md_frames(recipe, system), _rng(recipe, system, "md", t))
+            st[f"md_{t:g}"] = tight_binding_md_samples(_symbols(system), st["min_positions"], t, frames, _rng(recipe, system, "md", t))
         if stale:
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, **st)
-            tmp.replace(path)
+            _save_stationary(work / "stationary" / f"{system}.npz", st)
         stationary[system] = st
     frozen = {t.key: t for t in load_or_make_tasks(recipe, stationary, tasks_path)}
     fresh = make_tasks(recipe, stationary)
@@ -354,7 +365,7 @@ def build(recipe_name: str, work_dir=None, out_dir=None, workers: int | None = N
     from mlip_lab.data.paths import DATA_DIR
 
     recipe = _resolve(recipe_name, settings_override)
-    work = Path(work_dir) if work_dir else DATA_DIR / "build" / recipe.name
+    work = _work_dir(recipe, work_dir)
     out = Path(out_dir) if out_dir else DATA_DIR
     (work / "stationary").mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
@@ -366,10 +377,7 @@ def build(recipe_name: str, work_dir=None, out_dir=None, workers: int | None = N
             futures = [pool.submit(_stationary_job, recipe.name, s, k, str(work / "stationary" / f"{s}.npz"), settings_override) for s, k in pending]
             for f in tqdm(as_completed(futures), total=len(futures), desc=f"{recipe.name}: stationary points", disable=not progress):
                 f.result()
-        stationary = {}
-        for s, _ in systems:
-            with np.load(work / "stationary" / f"{s}.npz") as z:
-                stationary[s] = {k: z[k] for k in z.files}
+        stationary = {s: _load_stationary(work, s) for s, _ in systems}
         tasks = load_or_make_tasks(recipe, stationary, work / "tasks.npz")
         store = LabelStore(work)
         todo = [t for t in tasks if not store.done(t.key)]
