@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mlip_lab import MLIPLabError
-from mlip_lab.physics import forces, minimum_image, pair_geometry
+from mlip_lab.physics import forces_from_energy, minimum_image, pair_geometry
 
 F64 = torch.float64
 
@@ -94,7 +94,7 @@ def test_forces_are_minus_the_energy_gradient_with_zero_padding_rows():
     g = pair_geometry(species, positions, cutoff=5.0)
     k, r0 = 2.0, 1.0
     energy = (0.25 * k * (g.distances - r0) ** 2 * g.mask).sum((1, 2))  # each pair counted twice
-    f = forces(energy, positions)
+    f = forces_from_energy(energy, positions)
     r = positions.detach()[0, :3]
     expected = torch.zeros(3, 3, dtype=F64)
     for i, j in itertools.permutations(range(3), 2):
@@ -106,4 +106,4 @@ def test_forces_are_minus_the_energy_gradient_with_zero_padding_rows():
 
 def test_forces_need_positions_that_require_grad():
     with pytest.raises(MLIPLabError, match="requires_grad"):
-        forces(torch.zeros(1), torch.zeros(1, 2, 3))
+        forces_from_energy(torch.zeros(1), torch.zeros(1, 2, 3))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.physics.forces import forces
+from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import displacement_vectors, minimum_image
 
 
@@ -37,7 +37,7 @@ class ModelForceField:
         with torch.enable_grad():
             positions = positions.detach().requires_grad_(True)
             energy = self._energy_model(species, positions, cells, pbc).energy
-            return energy.detach(), forces(energy, positions)
+            return energy.detach(), forces_from_energy(energy, positions)
 
 
 class HarmonicBonds:

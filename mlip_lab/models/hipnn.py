@@ -13,7 +13,7 @@ from torch import nn
 from mlip_lab.data.batch import Batch
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.models.layers import AtomLayer, InteractionLayer, angular_basis
-from mlip_lab.physics.forces import forces as forces_from_energy
+from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import pair_geometry
 
 
@@ -184,7 +184,7 @@ class HIPNN(nn.Module):
         """Inference convenience: detached energies and (optionally) forces.
 
         Takes a :class:`~mlip_lab.data.Batch` or the tensors of :meth:`forward`. For training use
-        :meth:`forward` and :func:`mlip_lab.physics.forces` with ``create_graph=True`` instead.
+        :meth:`forward` and :func:`mlip_lab.physics.forces_from_energy` with ``create_graph=True`` instead.
         """
         species, positions, cells, pbc = _unpack(batch_or_species, positions, cells, pbc)
         positions = torch.as_tensor(positions, dtype=self.reference_energies.dtype, device=self.reference_energies.device)

@@ -7,7 +7,7 @@ import torch
 from mlip_lab.errors import MLIPLabError
 
 
-def forces(energy: torch.Tensor, positions: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+def forces_from_energy(energy: torch.Tensor, positions: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
     """F = -dE/dR.
 
     energy: (B,) (or any shape; configurations are independent so its sum is differentiated);

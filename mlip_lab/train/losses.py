@@ -17,7 +17,7 @@ import torch
 from mlip_lab.data.batch import Batch
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.models.hipnn import HIPNNOutput
-from mlip_lab.physics.forces import forces as forces_from_energy
+from mlip_lab.physics.forces import forces_from_energy
 
 METRICS = {
     "rmse": lambda errors: torch.sqrt((errors**2).mean()),
