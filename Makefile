@@ -1,4 +1,5 @@
 # Two entry points: `make lab` (set up, open JupyterLab) and `make test` (set up, run the whole suite).
+# `make test-fast` is the inner loop: everything except quantum chemistry, notebooks, browsers and other slow tests.
 # Everything lives in .venv; torch is the CPU build (never the multi-GB CUDA wheel on a CPU box).
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +8,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.mlip-lab-installed
 TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 
-.PHONY: setup lab test doctor data clean
+.PHONY: setup lab test test-fast doctor clean
 
 setup: $(STAMP)
 
@@ -28,6 +29,9 @@ lab: setup
 
 test: setup
 	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not qc and not notebook and not browser"
 
 doctor: setup
 	$(VENV)/bin/mlip-lab doctor

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 from mlip_lab.data import load
+from mlip_lab.lessons import TRAINER_SETTINGS, make_reactions_model, reactions_split
 from mlip_lab.models import load_model, save_model
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 from mlip_lab.train import SCHEMES, curvature_error_table, predict_dataset, predict_hessians, train_scheme
-from mlip_lab.train.phl_setup import TRAINER_SETTINGS, make_reactions_model, reactions_split
 
 
 def run(scheme: str, probes: str, seed: int, train, test, args) -> tuple[list[dict], float]:

@@ -24,7 +24,7 @@ import numpy as np
 def water_clusters(n_molecules: int, n_configs: int):
     """A timing-only Dataset of water clusters with all-zero labels (the model is untrained: only cost matters)."""
     from mlip_lab.data import Dataset
-    from mlip_lab.data.clusters import water_cluster
+    from mlip_lab.lessons import water_cluster
 
     species, positions = water_cluster(n_molecules, n_configs)
     n = positions.shape[1]

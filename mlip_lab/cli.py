@@ -16,31 +16,10 @@ def _doctor(args) -> int:
     return 0 if healthy else 1
 
 
-def describe(dataset) -> str:
-    """A short human-readable summary of a dataset (used by ``mlip-lab data info``)."""
-    from ase.data import chemical_symbols
-
-    fields = [f for f in ("forces", "hessians", "atomic_energies", "cells") if getattr(dataset, f) is not None]
-    lines = [
-        f"name: {dataset.name}",
-        f"configurations: {len(dataset)} (atoms per configuration {dataset.n_atoms.min()}-{dataset.n_atoms.max()})",
-        f"elements: {', '.join(chemical_symbols[z] for z in dataset.elements)}",
-        f"fields: energies{''.join(', ' + f for f in fields)}",
-        "categories: " + ", ".join(f"{k} {v}" for k, v in dataset.counts("category").items()),
-        "molecules: " + ", ".join(f"{k} {v}" for k, v in dataset.counts("molecule").items()),
-    ]
-    md = dataset.metadata.get("method")
-    if md:
-        lines.append(f"level of theory: {md['functional']}/{md['basis']} ({md['program']})")
-    if "command" in dataset.metadata:
-        lines.append(f"rebuild with: {dataset.metadata['command']}")
-    return "\n".join(lines)
-
-
 def _data_info(args) -> int:
     from mlip_lab.data import load
 
-    print(describe(load(args.dataset)))
+    print(load(args.dataset).describe())
     return 0
 
 
@@ -48,7 +27,8 @@ def _data_validate(args) -> int:
     from mlip_lab.data import load
 
     ds = load(args.path)
-    print(f"{args.path}: valid, {len(ds)} configurations")
+    print(f"{args.path}: valid, {len(ds)} configurations of {ds.n_atoms.min()}-{ds.n_atoms.max()} atoms, "
+          f"fields {', '.join(ds.labelled_fields)}")
     return 0
 
 
@@ -82,8 +62,13 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except MLIPLabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
+
+
+def _one_line(message: str) -> str:
+    """``message`` with its line breaks folded into spaces: the CLI reports every error on one line."""
+    return " ".join(message.split())
 
 
 if __name__ == "__main__":

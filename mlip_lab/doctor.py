@@ -131,18 +131,21 @@ def check_torch() -> list[Finding]:
 
 def check_data() -> list[Finding]:
     from mlip_lab.data import load, shipped_datasets
+    from mlip_lab.data.paths import DATA_DIR
     from mlip_lab.errors import MLIPLabError
 
     out = []
     for name in ("reactions", "organics"):
         if name not in shipped_datasets():
-            out.append(Finding(f"dataset {name}", False, "not in data/", f"python -m mlip_lab.data.reference build {name}"))
+            out.append(Finding(f"dataset {name}", False, f"not in {DATA_DIR}",
+                               f"reinstall mlip_lab, or in a source checkout: python -m mlip_lab.data.reference build {name}"))
             continue
         try:
             ds = load(name)
             out.append(Finding(f"dataset {name}", True, f"{len(ds)} configurations"))
         except MLIPLabError as exc:
-            out.append(Finding(f"dataset {name}", False, str(exc), "restore data/ from git"))
+            out.append(Finding(f"dataset {name}", False, str(exc),
+                               "reinstall mlip_lab, or in a source checkout: git restore mlip_lab/datasets"))
     return out
 
 

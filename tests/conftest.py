@@ -1,15 +1,17 @@
-"""Shared fixtures for the data-layer tests: small water/methane datasets built in code.
+"""Shared fixtures: small water/methane datasets built in code, and one tiny-HIP-NN factory.
 
-Energies, forces and Hessians are made up (random but finite, Hessians exactly symmetric); only the
-bookkeeping is under test here, not the physics.
+Dataset energies, forces and Hessians are made up (random but finite, Hessians exactly symmetric); only the
+bookkeeping is under test with them, not the physics.
 """
 
 import json
 
 import numpy as np
 import pytest
+import torch
 
-from mlip_lab.data import Dataset
+from mlip_lab.data import Dataset, load, to_ase
+from mlip_lab.models import HIPNN, HIPNNConfig
 
 # Equilibrium-ish geometries in Å.
 GEOMETRIES = {
@@ -101,3 +103,33 @@ def write_raw_npz():
         return path
 
     return writer
+
+
+# Small enough that a forward pass, a Hessian or a few training epochs take milliseconds; cutoff 4 Å still
+# covers every pair of the small molecules the tests use.
+TINY_MODEL = dict(n_features=8, n_sensitivities=6, n_interactions=1, n_atom_layers=1, cutoff=4.0, r_soft_max=3.5)
+
+
+@pytest.fixture(scope="session")
+def make_model():
+    """Factory: ``make_model(elements=(1, 6, 7, 8), tensor_order=0, seed=0, dtype=torch.float64, **config)``.
+
+    Returns a freshly initialised :class:`HIPNN` with weights drawn after ``torch.manual_seed(seed)``; keyword
+    arguments override :data:`TINY_MODEL` and any other :class:`HIPNNConfig` field.
+    """
+
+    def factory(elements=(1, 6, 7, 8), tensor_order=0, seed=0, dtype=torch.float64, **config):
+        torch.manual_seed(seed)
+        settings = {**TINY_MODEL, **config}
+        return HIPNN(HIPNNConfig(elements=tuple(elements), tensor_order=tensor_order, **settings)).to(dtype)
+
+    return factory
+
+
+@pytest.fixture(scope="module")
+def springs_state():
+    """``(force_field, state)``: harmonic springs on the bonds of three ``organics_minima`` molecules, at 300 K."""
+    from mlip_lab.md import HarmonicBonds, state_from_atoms  # here, so that a broken md layer fails only md tests
+
+    state = state_from_atoms(to_ase(load("organics_minima"))[:3], temperatures=300.0, dtype=torch.float64)
+    return HarmonicBonds(state.species, state.positions, k=30.0), state

@@ -13,7 +13,6 @@ import numpy as np
 from mlip_lab.data.validation import validate_arrays
 from mlip_lab.errors import MLIPLabError
 
-CATEGORIES = ("min", "reactant", "product", "ts", "irc", "nms", "md", "other")
 PER_CONFIG_FIELDS = (
     "species", "positions", "energies", "forces", "hessians", "atomic_energies", "cells", "pbc",
     "molecule", "category", "temperature",
@@ -62,8 +61,14 @@ class Dataset:
         return len(self.energies)
 
     def __repr__(self) -> str:
-        extras = [f for f in ("forces", "hessians", "atomic_energies", "cells") if getattr(self, f) is not None]
+        extras = self.labelled_fields[1:]
         return f"Dataset({self.name or 'unnamed'}: {len(self)} configurations, up to {self.max_atoms} atoms, with {', '.join(extras) or 'energies only'})"
+
+    @property
+    def labelled_fields(self) -> list[str]:
+        """The per-configuration arrays this dataset carries: "energies" and any of forces, hessians,
+        atomic_energies, cells."""
+        return ["energies"] + [f for f in ("forces", "hessians", "atomic_energies", "cells") if getattr(self, f) is not None]
 
     @property
     def max_atoms(self) -> int:
@@ -77,6 +82,26 @@ class Dataset:
     @property
     def elements(self) -> list[int]:
         return sorted(int(z) for z in np.unique(self.species) if z > 0)
+
+    def describe(self) -> str:
+        """A short human-readable summary: size, elements, fields, labels and provenance (what
+        ``mlip-lab data info`` prints)."""
+        from ase.data import chemical_symbols
+
+        lines = [
+            f"name: {self.name}",
+            f"configurations: {len(self)} (atoms per configuration {self.n_atoms.min()}-{self.n_atoms.max()})",
+            f"elements: {', '.join(chemical_symbols[z] for z in self.elements)}",
+            f"fields: {', '.join(self.labelled_fields)}",
+            "categories: " + ", ".join(f"{k} {v}" for k, v in self.counts("category").items()),
+            "molecules: " + ", ".join(f"{k} {v}" for k, v in self.counts("molecule").items()),
+        ]
+        method = self.metadata.get("method")
+        if isinstance(method, dict) and {"functional", "basis", "program"} <= set(method):
+            lines.append(f"level of theory: {method['functional']}/{method['basis']} ({method['program']})")
+        if "command" in self.metadata:
+            lines.append(f"rebuild with: {self.metadata['command']}")
+        return "\n".join(lines)
 
     def counts(self, by: str = "category") -> dict[str, int]:
         """Number of configurations per value of a label (``category`` or ``molecule``)."""

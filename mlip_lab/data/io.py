@@ -10,14 +10,15 @@ npz schema (format ``mlip_lab.dataset`` version 1), arrays stored without pickle
 from __future__ import annotations
 
 import json
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from mlip_lab.data.dataset import PER_CONFIG_FIELDS, Dataset
+from mlip_lab.data.frames import checked_frame, stack_frames
+from mlip_lab.data.npz_reader import read_npz_arrays
 from mlip_lab.data.paths import DATA_DIR
+from mlip_lab.data.xyz_reader import read_xyz_frames
 from mlip_lab.errors import MLIPLabError
 
 FORMAT = "mlip_lab.dataset"
@@ -45,6 +46,8 @@ def load(name_or_path) -> Dataset:
             raise MLIPLabError(f"no shipped dataset named {text!r}; shipped: {shipped_datasets()} (or pass a file path)")
     if not path.exists():
         raise MLIPLabError(f"dataset file {path} does not exist")
+    if not path.is_file():
+        raise MLIPLabError(f"{path} is not a file; pass a .npz, .xyz or .extxyz dataset file")
     if path.suffix == ".npz":
         return load_npz(path)
     if path.suffix in (".xyz", ".extxyz"):
@@ -63,44 +66,42 @@ def save_npz(dataset: Dataset, path) -> Path:
 
 
 def load_npz(path) -> Dataset:
-    """Read and validate a dataset npz; every problem is an :class:`MLIPLabError` naming the file."""
+    """Read and validate a dataset npz; every problem is an :class:`MLIPLabError` naming the file.
+    Arrays are read by :func:`~mlip_lab.data.npz_reader.read_npz_arrays` (headers checked first, no pickles)."""
     path = Path(path)
     source = str(path)
-    if path.stat().st_size == 0:
-        raise MLIPLabError(f"{source}: the file is empty; rebuild or re-copy it")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):  # a bare .npy array under an .npz name
-            raise MLIPLabError(f"{source}: holds a single .npy array, not an npz archive of named dataset fields; "
-                               "write datasets with mlip_lab.data.save_npz")
-        with loaded as z:
-            contents = {k: z[k] for k in z.files}
-    except MLIPLabError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
-        raise MLIPLabError(f"{source}: not a readable npz file ({exc})") from exc
-    fmt = str(contents.get("format", ""))
+    contents = read_npz_arrays(path)
+    fmt = _header_text(contents, "format")
     if fmt != FORMAT:
         raise MLIPLabError(f"{source}: not an MLIP Lab dataset (format field is {fmt!r}, expected {FORMAT!r}); "
                            "build one with mlip_lab.data.Dataset and save_npz, or import extxyz with read_extxyz")
-    version = int(contents.get("format_version", -1))
-    if version != FORMAT_VERSION:
-        raise MLIPLabError(f"{source}: format version {version} is not supported (this MLIP Lab reads version {FORMAT_VERSION})")
+    version = contents.get("format_version")
+    if version is None or version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
+        shown = "(missing)" if version is None else version.tolist() if version.size < 10 else f"an array of shape {version.shape}"
+        raise MLIPLabError(f"{source}: format version {shown} is not supported (this MLIP Lab reads version {FORMAT_VERSION})")
     for key, expected in UNITS.items():
-        found = str(contents.get(key, ""))
+        found = _header_text(contents, key)
         if found != expected:
             raise MLIPLabError(f"{source}: {key} is {found!r}, but MLIP Lab stores {expected}; convert the arrays "
                                f"(mlip_lab.physics.units has the factors) and set {key}={expected!r}")
     try:
-        meta = json.loads(str(contents.get("metadata_json", "{}")))
+        meta = json.loads(_header_text(contents, "metadata_json") or "{}")
     except json.JSONDecodeError as exc:
         raise MLIPLabError(f"{source}: metadata_json is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise MLIPLabError(f"{source}: metadata_json must be a JSON object, got {type(meta).__name__}")
     name = meta.pop("name", path.stem)
     fields = {k: contents.get(k) for k in PER_CONFIG_FIELDS}
     try:
-        return Dataset(**fields, name=name or path.stem, metadata=meta)
+        return Dataset(**fields, name=str(name or path.stem), metadata=meta)
     except MLIPLabError as exc:
         raise MLIPLabError(f"{source}: {exc}") from exc
+
+
+def _header_text(contents: dict, key: str) -> str:
+    """A scalar text field of the npz header ('' when missing or not a single string)."""
+    value = contents.get(key)
+    return str(value) if value is not None and value.shape == () and value.dtype.kind == "U" else ""
 
 
 # ---------------------------------------------------------------------------------- ASE interop
@@ -132,51 +133,25 @@ def to_ase(dataset: Dataset) -> list:
 
 
 def from_ase(images, name: str = "", source: str = "ASE images") -> Dataset:
-    """Build a dataset from ``ase.Atoms`` carrying an energy (calculator results or ``info['energy']``)."""
-    images = list(images)
-    if not images:
-        raise MLIPLabError(f"{source}: no configurations")
-    n = max(len(a) for a in images)
-    m = len(images)
-    species = np.zeros((m, n), dtype=np.int64)
-    positions = np.zeros((m, n, 3))
-    energies = np.zeros(m)
-    has = {k: all(_get(a, k) is not None for a in images) for k in ("forces", "hessian", "atomic_energies")}
-    forces = np.zeros((m, n, 3)) if has["forces"] else None
-    hessians = np.zeros((m, 3 * n, 3 * n)) if has["hessian"] else None
-    atomic = np.zeros((m, n)) if has["atomic_energies"] else None
-    periodic = any(a.pbc.any() for a in images)
-    cells = np.zeros((m, 3, 3)) if periodic else None
-    pbc = np.zeros((m, 3), bool) if periodic else None
-    labels = {"molecule": [], "category": [], "temperature": []}
-    for i, atoms in enumerate(images):
-        k = len(atoms)
-        species[i, :k] = atoms.numbers
-        positions[i, :k] = atoms.positions
-        energy = _get(atoms, "energy")
-        if energy is None:
-            raise MLIPLabError(f"{source}: configuration {i} has no energy (set atoms.info['energy'] or attach a calculator result)")
-        energies[i] = energy
-        if forces is not None:
-            forces[i, :k] = _get(atoms, "forces")
-        if hessians is not None:
-            h = np.asarray(_get(atoms, "hessian"), dtype=float)
-            if h.size != (3 * k) ** 2:
-                raise MLIPLabError(f"{source}: configuration {i} has a Hessian of {h.size} values, expected (3N)^2 = {(3 * k) ** 2}")
-            hessians[i, : 3 * k, : 3 * k] = h.reshape(3 * k, 3 * k)
-        if atomic is not None:
-            atomic[i, :k] = _get(atoms, "atomic_energies")
-        if periodic:
-            cells[i], pbc[i] = atoms.cell.array, atoms.pbc
-        labels["molecule"].append(str(atoms.info.get("molecule", atoms.get_chemical_formula())))
-        labels["category"].append(str(atoms.info.get("category", "other")))
-        labels["temperature"].append(float(atoms.info.get("temperature", np.nan)))
+    """Build a dataset from ``ase.Atoms`` carrying an energy (calculator results or ``info['energy']``).
+
+    Forces come from the calculator or ``arrays['forces']``, a flattened (3N)^2 Hessian from
+    ``info['hessian']``, atomic energies from ``arrays['atomic_energies']``, labels from ``info``
+    (molecule defaults to the formula). Every image must carry the same optional fields."""
     try:
-        return Dataset(species, positions, energies, forces, hessians, atomic, cells, pbc,
-                       np.array(labels["molecule"]), np.array(labels["category"]), np.array(labels["temperature"]),
-                       name=name, metadata={"source": source})
+        frames = [
+            checked_frame(
+                i, atoms.numbers, atoms.positions, _get(atoms, "energy"), forces=_get(atoms, "forces"),
+                hessian=_get(atoms, "hessian"), atomic_energies=_get(atoms, "atomic_energies"),
+                cell=atoms.cell.array if atoms.pbc.any() else None, pbc=atoms.pbc if atoms.pbc.any() else None,
+                molecule=atoms.info.get("molecule"), category=atoms.info.get("category", "other"),
+                temperature=atoms.info.get("temperature", np.nan),
+            )
+            for i, atoms in enumerate(images)
+        ]
     except MLIPLabError as exc:
         raise MLIPLabError(f"{source}: {exc}") from exc
+    return stack_frames(frames, name=name, source=source)
 
 
 def _get(atoms, key):
@@ -234,24 +209,9 @@ def _extxyz_string(text: str) -> str:
 
 
 def read_extxyz(path, name: str = "") -> Dataset:
-    """Read an extended XYZ file through ASE (any extxyz with an energy per frame)."""
-    import ase.io
-
+    """Read an extended XYZ file (any extxyz with an energy per frame), streaming it frame by frame;
+    see :mod:`mlip_lab.data.xyz_reader` for the checks made before anything is allocated."""
     path = Path(path)
-    if not path.exists():
-        raise MLIPLabError(f"{path} does not exist")
-    if path.stat().st_size == 0 or not path.read_text().strip():
-        raise MLIPLabError(f"{path}: the file is empty")
-    images = []
-    try:
-        for atoms in ase.io.iread(path, index=":", format="extxyz"):
-            images.append(atoms)
-    except KeyError as exc:
-        raise MLIPLabError(f"{path}: configuration {len(images)}: unknown element symbol {exc.args[0]!r}; "
-                           "use standard symbols such as H, C, N, O") from exc
-    except Exception as exc:  # ASE raises many types for malformed files
-        raise MLIPLabError(f"{path}: not a readable extended XYZ file ({type(exc).__name__}: {exc})") from exc
-    for atoms in images:
-        if "hessian" in atoms.info:
-            atoms.info["hessian"] = np.atleast_1d(np.asarray(atoms.info["hessian"], dtype=float))
-    return from_ase(images, name=name or path.stem, source=str(path))
+    if not path.is_file():
+        raise MLIPLabError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    return stack_frames(read_xyz_frames(path), name=name or path.stem, source=str(path))

@@ -1,5 +1,14 @@
-"""Where shipped datasets live."""
+"""Where shipped datasets live, and where the reference-data builder keeps its work."""
 
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+# Package data (declared in pyproject.toml), so an installed copy carries the datasets with it.
+DATA_DIR = Path(__file__).resolve().parents[1] / "datasets"
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def build_dir() -> Path:
+    """Parent of the builder's resumable work folders ``<name>/``: ``data/build/`` at the root of a source
+    checkout, or under the current directory for an installed copy (never inside site-packages)."""
+    root = _SOURCE_ROOT if (_SOURCE_ROOT / "pyproject.toml").is_file() else Path.cwd()
+    return root / "data" / "build"

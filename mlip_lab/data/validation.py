@@ -8,8 +8,10 @@ import numpy as np
 from mlip_lab.errors import MLIPLabError
 
 REQUIRED = ("species", "positions", "energies")
-KNOWN_CATEGORIES = ("min", "reactant", "product", "ts", "irc", "nms", "md", "other")
+CATEGORIES = ("min", "reactant", "product", "ts", "irc", "nms", "md", "other")
 MAX_Z = 118
+MIN_DISTANCE = 0.1  # Å; closer atoms make HIP-NN's 1/r sensitivities blow up (NaN or inf energies)
+_PAIR_CHUNK = 2_000_000  # pair vectors handled at once, so the check never needs more than ~100 MB
 HESSIAN_SYMMETRY_ATOL = 1e-3  # eV/Å²; DFT Hessians are symmetric to ~1e-4
 HESSIAN_SYMMETRY_RTOL = 1e-5
 
@@ -124,8 +126,140 @@ def validate_arrays(arrays: dict, source: str = "dataset") -> dict:
         if labels.shape != (m,):
             _fail(source, f"'{name}' labels have shape {labels.shape}, expected ({m},)")
         out[name] = labels
-    unknown = sorted(set(out["category"].tolist()) - set(KNOWN_CATEGORIES))
+    unknown = sorted(set(out["category"].tolist()) - set(CATEGORIES))
     if unknown:
-        _fail(source, f"unknown categories {unknown}; use one of {list(KNOWN_CATEGORIES)}")
+        _fail(source, f"unknown categories {_shorten(unknown)}; use one of {list(CATEGORIES)}")
     out["temperature"] = _as_float(source, "temperature", arrays["temperature"], (m,))
+    check_atoms_apart(species, positions, out["cells"], out["pbc"], source=source)
     return out
+
+
+def _shorten(items: list, limit: int = 5) -> str:
+    """``items`` as a list literal, cut after ``limit`` entries so one bad file gives a one-line message."""
+    shown = ", ".join(repr(x) for x in items[:limit])
+    return f"[{shown}, ... ({len(items)} in all)]" if len(items) > limit else f"[{shown}]"
+
+
+def check_atoms_apart(species, positions, cells=None, pbc=None, source: str = "input",
+                      min_distance: float = MIN_DISTANCE) -> None:
+    """Raise :class:`MLIPLabError` unless every pair of real atoms is at least ``min_distance`` Å apart.
+
+    species (N,) or (B, N) atomic numbers (0 = padding, ignored); positions (N, 3) or (B, N, 3) Å;
+    cells (3, 3) or (B, 3, 3) Å and pbc (3,) or (B, 3) bool (or one bool) for periodic configurations,
+    where distances are minimum-image ones (ASE's ``find_mic``, exact for any cell shape). numpy arrays,
+    torch tensors (any device) and lists are accepted. Coinciding atoms make the model's 1/r terms infinite,
+    so every reader and every model or MD entry point calls this before a model sees the geometry.
+    Positions of real atoms must be finite; periodic cells need independent vectors at least
+    ``min_distance`` long (or each atom would sit on its own image).
+    """
+    species, positions = _numpy(species), _numpy(positions).astype(np.float64, copy=False)
+    single = positions.ndim == 2
+    if single:
+        species, positions = species[None], positions[None]
+    if positions.ndim != 3 or positions.shape[-1] != 3 or species.shape != positions.shape[:2]:
+        _fail(source, f"species {species.shape} and positions {positions.shape} must be (N,) and (N, 3), "
+                      "or (B, N) and (B, N, 3)")
+    m = len(positions)
+    real = species > 0
+    bad = ~np.isfinite(positions).all(axis=-1) & real
+    if bad.any():
+        i = _first_bad(bad)
+        _fail(source, f"configuration {i}: atom {int(np.flatnonzero(bad[i])[0])} has a NaN or infinite position")
+    periodic = _batched(pbc, (m, 3), single, "pbc", source, np.zeros((m, 3))).astype(bool)
+    if cells is None and periodic.any():
+        _fail(source, "periodic flags are set but no cell is given")
+    cells = _batched(cells, (m, 3, 3), single, "cells", source, None)
+    is_periodic = periodic.any(axis=1)
+    _check_open(species, positions, np.flatnonzero(~is_periodic), source, min_distance)
+    for b in np.flatnonzero(is_periodic):
+        _check_cell(cells[b], periodic[b], source, b, min_distance)
+        _check_periodic(positions[b, real[b]], np.flatnonzero(real[b]), cells[b], periodic[b], source, b, min_distance)
+
+
+def _numpy(value) -> np.ndarray:
+    """numpy view of an array, list or torch tensor (duck-typed so this module needs no torch import)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _batched(value, shape, single, name, source, default):
+    """``value`` broadcast to the batched ``shape`` (a single configuration's value gains the batch axis)."""
+    if value is None:
+        return default
+    value = _numpy(value).astype(np.float64 if name == "cells" else bool)
+    if single and value.ndim == len(shape) - 1:
+        value = value[None]
+    try:
+        return np.broadcast_to(value, shape)
+    except ValueError:
+        _fail(source, f"'{name}' has shape {value.shape}, expected {shape} (or {shape[1:]} for every configuration)")
+
+
+def _report_close(source, b, i, j, distance, min_distance):
+    _fail(source, f"configuration {b}: atoms {i} and {j} are {distance:.3g} Å apart, closer than {min_distance} Å "
+                  "(MIN_DISTANCE); the model's 1/r terms would be infinite or NaN. Remove duplicated atoms or fix the coordinates")
+
+
+def _check_open(species, positions, configs, source, min_distance) -> None:
+    """Non-periodic configurations, vectorised over chunks of configurations to bound memory."""
+    n = positions.shape[1]
+    if n < 2 or len(configs) == 0:
+        return
+    step = max(1, _PAIR_CHUNK // (n * n))
+    for start in range(0, len(configs), step):
+        idx = configs[start : start + step]
+        pos, real = positions[idx], species[idx] > 0
+        lengths = np.linalg.norm(pos[:, :, None] - pos[:, None, :], axis=-1)
+        pairs = real[:, :, None] & real[:, None, :] & ~np.eye(n, dtype=bool)
+        close = pairs & (lengths < min_distance)
+        if close.any():
+            c, i, j = np.argwhere(close)[0]
+            _report_close(source, int(idx[c]), int(i), int(j), lengths[c, i, j], min_distance)
+
+
+def _check_cell(cell, periodic, source, b, min_distance) -> None:
+    from ase.geometry import complete_cell
+
+    if not np.isfinite(cell).all():
+        _fail(source, f"configuration {b}: the cell contains NaN or infinite values")
+    lengths = np.linalg.norm(cell, axis=1)
+    short = periodic & (lengths < min_distance)
+    if short.any():
+        k = int(np.flatnonzero(short)[0])
+        _fail(source, f"configuration {b}: periodic cell vector {k} is {lengths[k]:.3g} Å long, so each atom would sit "
+                      f"within {min_distance} Å of its own image; give the real cell or turn pbc off along that axis")
+    full = complete_cell(cell)
+    volume = abs(np.linalg.det(full))
+    if not volume > 1e-6 * np.prod(np.linalg.norm(full, axis=1)):
+        _fail(source, f"configuration {b}: the cell vectors are (nearly) linearly dependent (volume {volume:.3g} Å³); "
+                      "a periodic cell needs three independent vectors")
+
+
+def _check_periodic(positions, atoms, cell, periodic, source, b, min_distance) -> None:
+    """Minimum-image distances of one periodic configuration, in chunks of rows to bound memory.
+
+    A vector x shorter than r has every fractional coordinate |x . g_a| < r |g_a| (g_a: columns of the
+    inverse cell), so only pairs passing that test after wrapping go to ASE's exact (slower) ``find_mic``.
+    """
+    from ase.geometry import complete_cell, find_mic
+
+    inverse = np.linalg.inv(complete_cell(cell))
+    reach = min_distance * np.linalg.norm(inverse, axis=0)  # (3,) largest |fraction| of a short vector
+    fractions = positions @ inverse
+    n = len(positions)
+    rows = max(1, _PAIR_CHUNK // max(n, 1))
+    for start in range(0, n, rows):
+        i = np.arange(start, min(start + rows, n))
+        df = fractions[None, :] - fractions[i, None]  # (rows, n, 3)
+        df[..., periodic] -= np.round(df[..., periodic])
+        candidate = (np.abs(df) < reach).all(axis=-1)
+        candidate[np.arange(len(i)), i] = False  # an atom and itself; its own images are covered by _check_cell
+        r, c = np.nonzero(candidate)
+        if len(r) == 0:
+            continue
+        lengths = find_mic(positions[c] - positions[i[r]], cell, periodic)[1]
+        close = np.flatnonzero(lengths < min_distance)
+        if len(close):
+            k = close[0]
+            _report_close(source, b, int(atoms[i[r[k]]]), int(atoms[c[k]]), lengths[k], min_distance)

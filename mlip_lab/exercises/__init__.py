@@ -1,5 +1,17 @@
-"""Checkers for the notebooks' exercises: each takes the student's answer and says what is right or wrong."""
+"""The notebooks' exercises: checkers that take the student's answer and say what is right or wrong, and the
+instructor's answer key, swapped in by :func:`exercise` when ``MLIP_LAB_SOLUTIONS`` is set."""
 
 from mlip_lab.exercises.checking import CheckResult
+from mlip_lab.exercises.lesson01 import check_cutoff, check_forces, check_kcal_conversion, check_sensitivity
+from mlip_lab.exercises.lesson02 import check_hutchinson, check_hvp, check_rademacher
+from mlip_lab.exercises.lesson03 import check_better_probe, check_hessian_mae, check_hvps_per_hessian
+from mlip_lab.exercises.lesson04 import check_largest_stable_timestep, check_temperature, check_wavenumber
+from mlip_lab.exercises.solutions import SOLUTIONS, exercise
 
-__all__ = ["CheckResult"]
+__all__ = [
+    "CheckResult", "SOLUTIONS", "exercise",
+    "check_cutoff", "check_forces", "check_kcal_conversion", "check_sensitivity",
+    "check_hutchinson", "check_hvp", "check_rademacher",
+    "check_better_probe", "check_hessian_mae", "check_hvps_per_hessian",
+    "check_largest_stable_timestep", "check_temperature", "check_wavenumber",
+]

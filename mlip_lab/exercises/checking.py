@@ -20,8 +20,10 @@ class CheckResult:
         return ("✅ " if self.passed else "❌ ") + self.message
 
     def _repr_html_(self) -> str:
+        """A coloured line; ``data-check`` ("passed" or "failed") lets the notebook tests read the verdict."""
         colour = "#1b7f3b" if self.passed else "#b42318"
-        return f'<div style="color:{colour};font-weight:600">{html.escape(str(self))}</div>'
+        verdict = "passed" if self.passed else "failed"
+        return f'<div data-check="{verdict}" style="color:{colour};font-weight:600">{html.escape(str(self))}</div>'
 
 
 def student_tensor(fn, *args, dtype=None):

@@ -58,8 +58,11 @@ def check_better_probe(answer, rows_onehot: list[dict], rows_random: list[dict],
             return CheckResult(False, f"no row for group {group!r} in the {kind} table")
         mae[kind] = found[0]
     want = min(mae, key=mae.get)
-    if answer == want:
-        return CheckResult(True, f"right for this run: one-hot {mae['one_hot']:.3f}, random {mae['random']:.3f}. "
-                                 "A fixed one-hot probe only ever shows the model one column per geometry; a random "
-                                 "probe mixes all columns")
-    return CheckResult(False, f"look again at the {group!r} rows: one-hot {mae['one_hot']:.3f}, random {mae['random']:.3f}")
+    numbers = f"one-hot {mae['one_hot']:.3f}, random {mae['random']:.3f}"
+    if answer != want:
+        return CheckResult(False, f"look again at the {group!r} rows: {numbers}")
+    why = "a fixed one-hot probe only ever shows the model one column per geometry; a random probe mixes all columns"
+    if want == "random":
+        return CheckResult(True, f"right for this run ({numbers}), as expected: {why}")
+    return CheckResult(True, f"right for this run ({numbers}), though random usually wins, because {why}. A short "
+                             "run or a small test set can reverse a small gap: compare again in full mode")

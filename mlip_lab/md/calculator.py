@@ -8,25 +8,11 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.data import chemical_symbols
 
 from mlip_lab.errors import MLIPLabError
-
-
-def model_elements(model) -> tuple[int, ...] | None:
-    """Atomic numbers a HIPNN (``config.elements``) or an ensemble of them (``members``) accepts; None if unknown."""
-    config = getattr(model, "config", None)
-    if config is not None:
-        return tuple(config.elements)
-    members = getattr(model, "members", None)
-    if members:
-        # An ensemble accepts only what every member accepts.
-        common = set(model_elements(members[0]) or ())
-        for member in members[1:]:
-            common &= set(model_elements(member) or ())
-        return tuple(sorted(common))
-    return None
+from mlip_lab.models.contract import check_model, device_and_dtype
 
 
 class MLIPCalculator(Calculator):
-    """ASE calculator for any model with ``predict(species, positions, cells, pbc, forces=True)``.
+    """ASE calculator for any model that follows the model contract (a HIPNN, an Ensemble, ...).
 
     Gives ``energy`` (eV), ``forces`` (eV/Å) and per-atom ``energies`` (eV, summing to the energy).
     For an ensemble the per-atom energies are the member mean, and ``energy_std`` (eV) is reported as well.
@@ -38,11 +24,11 @@ class MLIPCalculator(Calculator):
 
     def __init__(self, model, device=None, **kwargs):
         super().__init__(**kwargs)
-        parameter = next(model.parameters())
-        self.device = torch.device(device) if device is not None else parameter.device
-        self.dtype = parameter.dtype
+        check_model(model, "MLIPCalculator")
+        model_device, self.dtype = device_and_dtype(model)
+        self.device = torch.device(device) if device is not None else model_device
         self.model = model.to(self.device)
-        self.elements = model_elements(model)
+        self.elements = tuple(model.elements)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -50,21 +36,17 @@ class MLIPCalculator(Calculator):
         inputs = self._tensors(self.atoms)
         out = self.model.predict(*inputs, forces=True)
         energy = float(out.energy[0])
-        atomic = getattr(out, "atomic_energies", None)
         self.results = {
             "energy": energy,
             "free_energy": energy,  # no electronic entropy in an MLIP; ASE optimisers may ask for it
             "forces": out.forces[0].detach().cpu().double().numpy(),
         }
-        if atomic is not None:
-            self.results["energies"] = atomic[0].detach().cpu().double().numpy()
+        self.results["energies"] = out.atomic_energies[0].detach().cpu().double().numpy()
         if getattr(out, "energy_std", None) is not None:
             self.results["energy_std"] = float(out.energy_std[0])
 
     def _check_elements(self, numbers: np.ndarray) -> None:
         """Name unknown elements by symbol before the model sees them."""
-        if self.elements is None:
-            return
         missing = sorted(set(int(z) for z in numbers) - set(self.elements))
         if missing:
             have = ", ".join(chemical_symbols[z] for z in self.elements)

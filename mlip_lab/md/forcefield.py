@@ -11,12 +11,14 @@ from __future__ import annotations
 import torch
 
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.contract import check_model, device_and_dtype
 from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import displacement_vectors, minimum_image
 
 
 class ModelForceField:
-    """A trained HIPNN or Ensemble as a force field: its (mean) energy and F = -dE/dR by autograd.
+    """Any model that follows the model contract (a HIPNN, an Ensemble, ...) as a force field: its (mean)
+    energy and F = -dE/dR by autograd.
 
     Runs on the model's device and dtype; inputs must already be there (the MD state is built with them).
     ``compile=True`` wraps the model in ``torch.compile`` (a dict passes options, e.g. ``{"mode": "max-autotune"}``):
@@ -25,11 +27,9 @@ class ModelForceField:
     """
 
     def __init__(self, model, compile: bool | dict = False):
-        if not (hasattr(model, "parameters") and callable(model)):
-            raise MLIPLabError(f"need a HIPNN or Ensemble model, got {type(model).__name__}")
+        check_model(model, "ModelForceField")
         self.model = model.eval()
-        parameter = next(model.parameters())
-        self.device, self.dtype = parameter.device, parameter.dtype
+        self.device, self.dtype = device_and_dtype(model)
         options = compile if isinstance(compile, dict) else {}
         self._energy_model = torch.compile(model, **options) if compile else model
 

@@ -57,6 +57,17 @@ def _evaluate(state: MDState, force_field: ForceField, positions: torch.Tensor) 
     return energies.detach(), forces.detach()
 
 
+def _half_kick(state: MDState, velocities: torch.Tensor, forces: torch.Tensor, dt: float) -> torch.Tensor:
+    """v + a dt/2 with a = F/m, in Å/fs; zero for atoms that may not move. velocities, forces: (B, N, 3)."""
+    return torch.where(_moving(state), velocities + 0.5 * dt * _accelerations(state, forces), 0.0)
+
+
+def _drift(state: MDState, positions: torch.Tensor, velocities: torch.Tensor, dt: float) -> torch.Tensor:
+    """x + v dt for atoms that may move, wrapped into the cell along periodic axes. (B, N, 3) Å."""
+    moved = torch.where(_moving(state), positions + dt * velocities, positions)
+    return wrap_positions(moved, state.cells, state.pbc)
+
+
 def _init(force_field: ForceField):
     def init(state: MDState) -> MDState:
         velocities = torch.where(_moving(state), remove_com_velocity(state.masses, state.velocities), 0.0)
@@ -72,57 +83,63 @@ def velocity_verlet(force_field: ForceField, timestep: float) -> Integrator:
 
     def step(state: MDState) -> MDState:
         _require_init(state)
-        moving = _moving(state)
-        velocities = state.velocities + 0.5 * dt * _accelerations(state, state.forces)
-        positions = torch.where(moving, state.positions + dt * velocities, state.positions)
-        positions = wrap_positions(positions, state.cells, state.pbc)
+        velocities = _half_kick(state, state.velocities, state.forces, dt)
+        positions = _drift(state, state.positions, velocities, dt)
         energies, forces = _evaluate(state, force_field, positions)
-        velocities = torch.where(moving, velocities + 0.5 * dt * _accelerations(state, forces), 0.0)
+        velocities = _half_kick(state, velocities, forces, dt)
         return state.replace(positions=positions, velocities=velocities, energies=energies, forces=forces,
                              step=state.step + 1, time=state.time + dt)
 
     return Integrator("velocity Verlet (NVE)", dt, _init(force_field), step)
 
 
+def _langevin_noise(state: MDState, seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standard normal numbers shaped like ``state.velocities`` and the advanced ``rng_state`` to store.
+
+    The stream continues from ``state.rng_state``; a state without one starts a stream from ``seed`` (None: a
+    fresh non-deterministic seed). The numbers are drawn on the CPU and moved to the state's device, so the
+    stream, and with it the trajectory, does not depend on where the state lives; torch's global generator is
+    left alone.
+    """
+    generator = torch.Generator()
+    if state.rng_state is not None:
+        generator.set_state(state.rng_state)
+    elif seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    noise = torch.randn(state.velocities.shape, generator=generator, dtype=state.velocities.dtype)
+    return noise.to(state.velocities.device), generator.get_state()
+
+
 def langevin(force_field: ForceField, timestep: float, friction: float = 0.01, seed: int | None = 0) -> Integrator:
     """NVT Langevin dynamics by BAOAB at each replica's ``state.temperatures``.
 
     timestep: fs; friction gamma: 1/fs (0.01 /fs = 10 /ps couples gently; 1/gamma is the velocity memory time).
-    The random kick is drawn from ``seed`` (None: a fresh seed) and its centre-of-mass part is removed, so the
-    thermostat samples the 3N - 3 internal degrees of freedom and molecules do not drift away.
+    The random kicks come from the stream carried by the state (``state.rng_state``), so a state alone resumes
+    or repeats a run exactly; ``seed`` (None: a fresh one) only starts the stream of a state that has none yet. The kick's centre-of-mass part is removed, so the thermostat
+    samples the 3N - 3 internal degrees of freedom and molecules do not drift away.
     """
     dt = _check_timestep(timestep)
     if not (math.isfinite(friction) and friction > 0):
         raise MLIPLabError(f"the friction must be a positive rate in 1/fs, got {friction}")
     c1 = math.exp(-friction * dt)
     c2 = math.sqrt(1.0 - c1 * c1)
-    generators: dict[torch.device, torch.Generator] = {}  # one per device, so CUDA states draw on the GPU
-
-    def noise_like(velocities: torch.Tensor) -> torch.Tensor:
-        device = velocities.device
-        if device not in generators:
-            generators[device] = torch.Generator(device=device)
-            if seed is None:
-                generators[device].seed()  # non-deterministic, leaves torch's global generator alone
-            else:
-                generators[device].manual_seed(seed)
-        return torch.randn(velocities.shape, generator=generators[device], dtype=velocities.dtype, device=device)
 
     def step(state: MDState) -> MDState:
         _require_init(state)
-        moving = _moving(state)
-        velocities = state.velocities + 0.5 * dt * _accelerations(state, state.forces)  # B
-        positions = torch.where(moving, state.positions + 0.5 * dt * velocities, state.positions)  # A
+        velocities = _half_kick(state, state.velocities, state.forces, dt)  # B
+        positions = _drift(state, state.positions, velocities, 0.5 * dt)  # A
         thermal = (BOLTZMANN_EV_PER_K * state.temperatures[:, None]
                    / (state.masses.clamp(min=1e-30) * AMU_A2_PER_FS2_IN_EV)).sqrt()[..., None]
-        velocities = c1 * velocities + c2 * thermal * noise_like(velocities)  # O
-        velocities = torch.where(moving, remove_com_velocity(state.masses, velocities), 0.0)
-        positions = torch.where(moving, positions + 0.5 * dt * velocities, state.positions)  # A
-        positions = wrap_positions(positions, state.cells, state.pbc)
+        noise, rng_state = _langevin_noise(state, seed)
+        velocities = c1 * velocities + c2 * thermal * noise  # O
+        velocities = torch.where(_moving(state), remove_com_velocity(state.masses, velocities), 0.0)
+        positions = _drift(state, positions, velocities, 0.5 * dt)  # A
         energies, forces = _evaluate(state, force_field, positions)
-        velocities = torch.where(moving, velocities + 0.5 * dt * _accelerations(state, forces), 0.0)  # B
+        velocities = _half_kick(state, velocities, forces, dt)  # B
         return state.replace(positions=positions, velocities=velocities, energies=energies, forces=forces,
-                             step=state.step + 1, time=state.time + dt)
+                             rng_state=rng_state, step=state.step + 1, time=state.time + dt)
 
     return Integrator(f"Langevin BAOAB (NVT, friction {friction:g}/fs)", dt, _init(force_field), step)
 

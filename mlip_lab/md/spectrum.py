@@ -1,8 +1,9 @@
-"""Vibrational spectra: from the velocity autocorrelation of an MD run, and harmonic frequencies of a model.
+"""Vibrational spectra from the velocity autocorrelation of an MD run.
 
 The power spectrum of the mass-weighted velocity autocorrelation function (VACF) has peaks at the
 vibrational frequencies the dynamics actually visits, anharmonicity included; at low temperature they approach
-the harmonic frequencies from the Hessian.
+the harmonic frequencies of the Hessian (:func:`mlip_lab.physics.harmonic_analysis` of
+:func:`mlip_lab.physics.model_hessian`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ import numpy as np
 import torch
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.md.state import masses_of
-from mlip_lab.physics.harmonic import harmonic_analysis
-from mlip_lab.physics.hessians import model_hessian
 from mlip_lab.physics.units import FS_S, SPEED_OF_LIGHT_CM_PER_S
 
 # A frequency in 1/fs is this many cm^-1 (wavenumber = frequency / c).
@@ -73,21 +71,3 @@ def spectrum_peaks(wavenumbers, intensity, min_height: float = 0.05, min_wavenum
         raise MLIPLabError(f"need wavenumbers and intensity of the same shape (K,), got {x.shape} and {y.shape}")
     inner = (y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:]) & (y[1:-1] > min_height * y.max()) & (x[1:-1] >= min_wavenumber)
     return x[1:-1][inner]
-
-
-def harmonic_frequencies(model, species, positions, masses=None) -> np.ndarray:
-    """Harmonic wavenumbers (cm^-1, imaginary as negative) of one molecule under ``model``.
-
-    species: (N,) atomic numbers; positions: (N, 3) Å, ideally a minimum of the model; masses: (N,) amu
-    (default standard masses). Uses :func:`mlip_lab.physics.model_hessian` and
-    :func:`mlip_lab.physics.harmonic_analysis`.
-    """
-    parameter = next(model.parameters())
-    species = torch.as_tensor(species, dtype=torch.long, device=parameter.device).reshape(1, -1)
-    positions = torch.as_tensor(positions, dtype=parameter.dtype, device=parameter.device).reshape(1, -1, 3)
-    if species.shape[1] != positions.shape[1]:
-        raise MLIPLabError(f"got {species.shape[1]} species but {positions.shape[1]} positions")
-    masses = masses_of(species)[0] if masses is None else torch.as_tensor(masses)
-    hessian = model_hessian(model, species, positions)[0]
-    analysis = harmonic_analysis(hessian.detach().cpu(), positions[0].detach().cpu(), masses.cpu())
-    return analysis.frequencies_cm.numpy()

@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from ase.data import atomic_masses
 
+from mlip_lab.data.padding import pad_ragged
+from mlip_lab.data.validation import check_atoms_apart
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.physics.masses import masses_of
 from mlip_lab.physics.units import AMU_KG, ANGSTROM_M, BOLTZMANN_EV_PER_K, EV_J, FS_S
 
 # 1 amu Å²/fs² in eV: kinetic energies are 0.5 m v² * this, accelerations F/m / this (Å/fs² from eV/Å/amu).
@@ -29,7 +31,9 @@ class MDState:
     integrator's init). temperatures: (B,) K, each replica's target (Langevin; initial velocities).
     cells: (B, 3, 3) lattice vectors as rows, or None; pbc: (B, 3) bool, or None.
     active: (B,) bool; False once a replica blew up (it is then frozen). step: steps taken so far;
-    time: simulated time in fs.
+    time: simulated time in fs. rng_state: the state of the CPU ``torch.Generator`` that draws Langevin's random
+    kicks (uint8, stays on the CPU), advanced by every Langevin step; None until the first one seeds it. Carrying
+    it here lets a copied or saved state resume or repeat a thermostatted run exactly.
     """
 
     species: torch.Tensor
@@ -42,6 +46,7 @@ class MDState:
     forces: torch.Tensor | None = None
     cells: torch.Tensor | None = None
     pbc: torch.Tensor | None = None
+    rng_state: torch.Tensor | None = None
     step: int = 0
     time: float = 0.0
 
@@ -59,13 +64,9 @@ class MDState:
         return replace(self, **changes)
 
     def to(self, device) -> "MDState":
-        return replace(self, **{k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()})
-
-
-def masses_of(species: torch.Tensor) -> torch.Tensor:
-    """(B, N) species -> (B, N) standard atomic masses in amu (ASE's table), 0 on padding."""
-    table = torch.as_tensor(atomic_masses, dtype=torch.float64, device=species.device)
-    return torch.where(species > 0, table[species.clamp(min=0)], 0.0)
+        """The same state on ``device``; ``rng_state`` stays on the CPU, where its generator lives."""
+        moved = {k: v.to(device) for k, v in vars(self).items() if isinstance(v, torch.Tensor) and k != "rng_state"}
+        return replace(self, **moved)
 
 
 def make_state(species, positions, temperatures=300.0, masses=None, cells=None, pbc=None, velocities=None,
@@ -75,21 +76,25 @@ def make_state(species, positions, temperatures=300.0, masses=None, cells=None, 
     species: (B, N) atomic numbers, 0 = padding; positions: (B, N, 3) Å; temperatures: K, a number or (B,);
     masses: (B, N) amu (default: standard masses); cells: (B, 3, 3) or (3, 3); pbc: (B, 3) or (3,) bool
     (default all periodic when a cell is given); velocities: (B, N, 3) Å/fs. dtype: the model's dtype.
+    Raises ``MLIPLabError`` for malformed input: wrong shapes, non-finite numbers, unknown atomic numbers,
+    non-positive masses of real atoms, negative temperatures, singular cells, or real atoms closer than
+    ``mlip_lab.data.validation.MIN_DISTANCE`` Å (the model's 1/r terms would return NaN there).
     """
-    species = torch.as_tensor(species, dtype=torch.long, device=device)
+    species = torch.as_tensor(species, device=device)
     if species.ndim != 2:
         raise MLIPLabError(f"species must be (B, N) atomic numbers, got shape {tuple(species.shape)}")
+    standard_masses = masses_of(species)  # also rejects unknown or non-integer atomic numbers
+    species = species.long()
     device = species.device
     batch, n = species.shape
-    positions = torch.as_tensor(positions, dtype=dtype, device=device)
-    if positions.shape != (batch, n, 3):
-        raise MLIPLabError(f"positions must be (B, N, 3) = ({batch}, {n}, 3) to match species, got {tuple(positions.shape)}")
-    if bool(((species > 0).sum(1) < 2).any()):
+    real = species > 0
+    positions = _as_finite(positions, "positions", (batch, n, 3), dtype, device)
+    if bool((real.sum(1) < 2).any()):
         raise MLIPLabError("every replica needs at least 2 atoms (a temperature needs internal degrees of freedom)")
-    masses = masses_of(species) if masses is None else torch.as_tensor(masses, dtype=torch.float64, device=device)
-    if masses.shape != (batch, n) or bool((masses[species > 0] <= 0).any()):
-        raise MLIPLabError(f"masses must be (B, N) = ({batch}, {n}) and positive for real atoms")
-    masses = torch.where(species > 0, masses, 0.0).to(dtype)
+    masses = standard_masses if masses is None else _as_finite(masses, "masses", (batch, n), torch.float64, device)
+    if bool((masses[real] <= 0).any()):
+        raise MLIPLabError("masses of real atoms must be positive amu; padding (species 0) may have any mass")
+    masses = torch.where(real, masses, 0.0).to(dtype)
     temperatures = torch.as_tensor(temperatures, dtype=dtype, device=device)
     if temperatures.numel() not in (1, batch):
         raise MLIPLabError(f"give one temperature or one per replica ({batch}), got {temperatures.numel()}")
@@ -97,14 +102,14 @@ def make_state(species, positions, temperatures=300.0, masses=None, cells=None, 
     if bool((temperatures < 0).any()) or not bool(torch.isfinite(temperatures).all()):
         raise MLIPLabError("temperatures must be finite and >= 0 K")
     if cells is not None:
-        cells = torch.as_tensor(cells, dtype=dtype, device=device).expand(batch, 3, 3).clone()
-        pbc = torch.ones(3, dtype=torch.bool, device=device) if pbc is None else torch.as_tensor(pbc, device=device).bool()
-        pbc = pbc.expand(batch, 3).clone()
+        cells, pbc = _periodic_cells(cells, pbc, batch, dtype, device)
     elif pbc is not None:
         raise MLIPLabError("pbc was given without cells; give the lattice vectors too")
-    state = MDState(species=species, masses=masses, positions=torch.where(species[..., None] > 0, positions, 0.0),
-                    velocities=torch.zeros_like(positions), temperatures=temperatures,
-                    active=torch.ones(batch, dtype=torch.bool, device=device), cells=cells, pbc=pbc)
+    positions = torch.where(real[..., None], positions, 0.0)
+    check_atoms_apart(species, positions, cells, pbc, source="make_state")
+    state = MDState(species=species, masses=masses, positions=positions, velocities=torch.zeros_like(positions),
+                    temperatures=temperatures, active=torch.ones(batch, dtype=torch.bool, device=device), cells=cells,
+                    pbc=pbc)
     if velocities is None:
         generator = torch.Generator(device=device)
         if seed is None:
@@ -113,36 +118,61 @@ def make_state(species, positions, temperatures=300.0, masses=None, cells=None, 
             generator.manual_seed(seed)
         velocities = maxwell_boltzmann_velocities(masses, temperatures, generator)
     else:
-        velocities = torch.as_tensor(velocities, dtype=dtype, device=device)
-        if velocities.shape != positions.shape:
-            raise MLIPLabError(f"velocities must have the shape of positions {tuple(positions.shape)}, got {tuple(velocities.shape)}")
-    return state.replace(velocities=torch.where(species[..., None] > 0, velocities, 0.0))
+        velocities = _as_finite(velocities, "velocities", (batch, n, 3), dtype, device)
+    return state.replace(velocities=torch.where(real[..., None], velocities, 0.0))
+
+
+def _as_finite(values, name: str, shape: tuple, dtype, device) -> torch.Tensor:
+    """``values`` as a tensor of ``shape``, or an ``MLIPLabError`` naming ``name`` if misshapen or not finite."""
+    values = torch.as_tensor(values, dtype=dtype, device=device)
+    if values.shape != shape:
+        raise MLIPLabError(f"{name} must have shape {shape} to match species (B, N), got {tuple(values.shape)}")
+    if not bool(torch.isfinite(values).all()):
+        raise MLIPLabError(f"{name} contain NaN or infinite values; every number must be finite")
+    return values
+
+
+def _periodic_cells(cells, pbc, batch: int, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated (B, 3, 3) cells and (B, 3) bool pbc (default all periodic) from per-batch or shared values."""
+    cells = torch.as_tensor(cells, dtype=dtype, device=device)
+    if cells.shape not in ((3, 3), (batch, 3, 3)):
+        raise MLIPLabError(f"cells must be (3, 3) or (B, 3, 3) = ({batch}, 3, 3) lattice vectors, got {tuple(cells.shape)}")
+    cells = cells.expand(batch, 3, 3).clone()
+    lengths = cells.double().norm(dim=-1).prod(-1)
+    volumes = torch.linalg.det(cells.double()).abs()
+    # Volume relative to the box of the same edge lengths: ~0 for a zero, parallel or coplanar lattice vector.
+    if not bool(torch.isfinite(cells).all()) or bool((volumes <= 1e-6 * lengths).any()) or bool((lengths == 0).any()):
+        raise MLIPLabError("cells must be finite with three independent lattice vectors (non-zero volume); "
+                           "give a non-zero vector for a non-periodic axis too")
+    pbc = torch.ones(3, dtype=torch.bool, device=device) if pbc is None else torch.as_tensor(pbc, device=device)
+    if pbc.shape not in ((3,), (batch, 3)):
+        raise MLIPLabError(f"pbc must be (3,) or (B, 3) = ({batch}, 3) flags, got {tuple(pbc.shape)}")
+    return cells, pbc.bool().expand(batch, 3).clone()
 
 
 def state_from_atoms(atoms_list, temperatures=300.0, seed: int | None = 0, device=None, dtype=torch.float32) -> MDState:
     """A state from a list of ``ase.Atoms`` (different molecules allowed; padded to the largest).
 
     Uses their masses, cells and pbc, and their velocities when any are set (ASE units converted to Å/fs).
+    Malformed input raises ``MLIPLabError`` as in :func:`make_state`.
     """
+    from ase import Atoms
     from ase import units as ase_units
 
     atoms_list = list(atoms_list)
     if not atoms_list:
         raise MLIPLabError("give at least one ase.Atoms")
-    n = max(len(a) for a in atoms_list)
-    species = np.zeros((len(atoms_list), n), dtype=np.int64)
-    positions, masses, velocities = (np.zeros((len(atoms_list), n, 3)), np.zeros((len(atoms_list), n)),
-                                     np.zeros((len(atoms_list), n, 3)))
-    for b, atoms in enumerate(atoms_list):
-        k = len(atoms)
-        species[b, :k], positions[b, :k], masses[b, :k] = atoms.numbers, atoms.positions, atoms.get_masses()
-        velocities[b, :k] = atoms.get_velocities() * ase_units.fs
-    periodic = [bool(a.pbc.any()) for a in atoms_list]
+    if not all(isinstance(atoms, Atoms) for atoms in atoms_list):
+        raise MLIPLabError("state_from_atoms needs a list of ase.Atoms; use make_state for plain arrays")
+    species = pad_ragged([atoms.numbers for atoms in atoms_list], dtype=np.int64)
+    positions = pad_ragged([atoms.positions for atoms in atoms_list], dtype=np.float64)
+    masses = pad_ragged([atoms.get_masses() for atoms in atoms_list], dtype=np.float64)
+    velocities = pad_ragged([atoms.get_velocities() * ase_units.fs for atoms in atoms_list], dtype=np.float64)
     cells = pbc = None
-    if any(periodic):
-        cells = np.stack([np.asarray(a.cell) for a in atoms_list])
-        pbc = np.stack([a.pbc for a in atoms_list])
-    given = velocities if np.abs(velocities).max() > 0 else None
+    if any(atoms.pbc.any() for atoms in atoms_list):
+        cells = np.stack([np.asarray(atoms.cell) for atoms in atoms_list])
+        pbc = np.stack([atoms.pbc for atoms in atoms_list])
+    given = velocities if np.abs(velocities).max(initial=0.0) > 0 else None
     return make_state(species, positions, temperatures, masses=masses, cells=cells, pbc=pbc, velocities=given,
                       seed=seed, device=device, dtype=dtype)
 

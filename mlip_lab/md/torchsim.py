@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.contract import check_model, device_and_dtype
 
 try:
     from torch_sim.models.interface import ModelInterface
@@ -40,7 +40,7 @@ def padded_from_flat(system_idx: torch.Tensor, values: torch.Tensor, n_systems: 
 
 
 class TorchSimModel(ModelInterface):
-    """Wraps a HIPNN or Ensemble: ``forward(state)`` returns ``{"energy": (S,), "forces": (A, 3)}`` in eV and eV/Å.
+    """Wraps any model that follows the model contract (a HIPNN, an Ensemble, ...): ``forward(state)`` returns ``{"energy": (S,), "forces": (A, 3)}`` in eV and eV/Å.
 
     Stress is not available (the models have no cell derivative), so TorchSim's NVE/NVT integrators and
     fixed-cell optimisers work, NPT does not.
@@ -48,11 +48,9 @@ class TorchSimModel(ModelInterface):
 
     def __init__(self, model):
         super().__init__()
-        if not hasattr(model, "predict"):
-            raise MLIPLabError(f"need a HIPNN or Ensemble, got {type(model).__name__}")
-        parameter = next(model.parameters())
+        check_model(model, "TorchSimModel")
         self.model = model.eval()
-        self._device, self._dtype = parameter.device, parameter.dtype
+        self._device, self._dtype = device_and_dtype(model)
         self._compute_forces, self._compute_stress = True, False
         self._memory_scales_with = "n_atoms_x_density"  # radial cutoff model
 

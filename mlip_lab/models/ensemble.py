@@ -1,4 +1,4 @@
-"""Ensembles of K HIP-NN models: mean predictions and their spread as an uncertainty signal."""
+"""Ensembles of K models: mean predictions and their spread as an uncertainty signal."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.models.hipnn import HIPNN
+from mlip_lab.models.contract import check_model, fit_reference_energies, model_inputs
 
 
 @dataclass
@@ -36,20 +36,40 @@ def _mean_std(members: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class Ensemble(nn.Module):
-    """K independently trained :class:`HIPNN` models used together."""
+    """K independently trained models used together; itself a model that follows the contract.
 
-    def __init__(self, models: Sequence[HIPNN]):
+    Members may be of any kind that passes :func:`~mlip_lab.models.contract.check_model` (usually HIPNNs),
+    all built for the same elements, with the same dtype and device.
+    """
+
+    def __init__(self, models: Sequence[nn.Module]):
         super().__init__()
         models = list(models)
-        if not models or not all(isinstance(m, HIPNN) for m in models):
-            raise MLIPLabError("an Ensemble needs at least one HIPNN model")
+        if not models:
+            raise MLIPLabError("an Ensemble needs at least one model")
+        for index, model in enumerate(models):
+            check_model(model, f"member {index} of an Ensemble")
+        elements = {tuple(m.elements) for m in models}
+        if len(elements) > 1:
+            raise MLIPLabError(f"Ensemble members were built for different elements {sorted(elements)}; "
+                               "build every member with the same elements")
         self.members = nn.ModuleList(models)
+
+    @property
+    def elements(self) -> tuple[int, ...]:
+        """Atomic numbers every member accepts (the model contract's ``elements``)."""
+        return tuple(self.members[0].elements)
 
     def __len__(self) -> int:
         return len(self.members)
 
+    def fit_reference_energies(self, species, energies) -> torch.Tensor:
+        """Fit each member's per-element reference energies (see :func:`mlip_lab.models.fit_reference_energies`);
+        returns them stacked (K, E)."""
+        return torch.stack([fit_reference_energies(m, species, energies) for m in self.members])
+
     def forward(self, species, positions, cells=None, pbc=None) -> EnsembleOutput:
-        """Differentiable energies; same arguments as :meth:`HIPNN.forward`."""
+        """Differentiable mean energies and atomic energies; same arguments as :meth:`HIPNN.forward`."""
         outputs = [m(species, positions, cells, pbc) for m in self.members]
         energies = torch.stack([o.energy for o in outputs])
         mean, std = _mean_std(energies)
@@ -58,7 +78,8 @@ class Ensemble(nn.Module):
 
     def predict(self, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True) -> EnsembleOutput:
         """Detached mean/std of energies and forces; same arguments as :meth:`HIPNN.predict`."""
-        outputs = [m.predict(batch_or_species, positions, cells, pbc, forces=forces) for m in self.members]
+        inputs = model_inputs(batch_or_species, positions, cells, pbc)
+        outputs = [m.predict(*inputs, forces=forces) for m in self.members]
         energies = torch.stack([o.energy for o in outputs])
         result = EnsembleOutput(*_mean_std(energies), member_energies=energies,
                                 atomic_energies=torch.stack([o.atomic_energies for o in outputs]).mean(0))

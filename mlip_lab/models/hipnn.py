@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
-from mlip_lab.data.batch import Batch
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.contract import model_inputs
 from mlip_lab.models.layers import AtomLayer, InteractionLayer, angular_basis
 from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import pair_geometry
@@ -127,8 +127,10 @@ class _Block(nn.Module):
 class HIPNN(nn.Module):
     """Hierarchically interacting particle neural network; ``config.tensor_order`` > 0 gives HIP-NN-TS.
 
-    ``reference_energies`` (E,) is a non-trainable per-element energy added to every atom; set it with
-    :meth:`fit_reference_energies` before training so the network only learns what composition cannot.
+    Follows the model contract (:mod:`mlip_lab.models.contract`). ``reference_energies`` (E,) is a
+    non-trainable per-element energy added to every atom; set it with :meth:`fit_reference_energies` (or the
+    Trainer's ``fit_reference_energies`` option) before training so the network only learns what composition
+    cannot.
     """
 
     def __init__(self, config: HIPNNConfig):
@@ -142,6 +144,11 @@ class HIPNN(nn.Module):
         sizes = [n_elements] + [config.n_features] * config.n_interactions
         self.blocks = nn.ModuleList(_Block(n_in, config) for n_in in sizes[:-1])
         self.energy_heads = nn.ModuleList(nn.Linear(n, 1) for n in sizes)
+
+    @property
+    def elements(self) -> tuple[int, ...]:
+        """Atomic numbers this model accepts (the model contract's ``elements``)."""
+        return self.config.elements
 
     def element_indices(self, species: torch.Tensor) -> torch.Tensor:
         """species (B, N) atomic numbers, 0 = padding -> (B, N) one-hot column, -1 on padding."""
@@ -186,7 +193,7 @@ class HIPNN(nn.Module):
         Takes a :class:`~mlip_lab.data.Batch` or the tensors of :meth:`forward`. For training use
         :meth:`forward` and :func:`mlip_lab.physics.forces_from_energy` with ``create_graph=True`` instead.
         """
-        species, positions, cells, pbc = _unpack(batch_or_species, positions, cells, pbc)
+        species, positions, cells, pbc = model_inputs(batch_or_species, positions, cells, pbc)
         positions = torch.as_tensor(positions, dtype=self.reference_energies.dtype, device=self.reference_energies.device)
         with torch.set_grad_enabled(forces):
             positions = positions.detach().requires_grad_(forces)
@@ -236,13 +243,3 @@ class HIPNN(nn.Module):
         solution = torch.linalg.lstsq(counts, targets, driver="gelsd").solution.reshape(-1)
         self.reference_energies.copy_(solution)
         return self.reference_energies.clone()
-
-
-def _unpack(batch_or_species, positions, cells, pbc):
-    """(species, positions, cells, pbc) from a Batch or from the tensors themselves."""
-    if isinstance(batch_or_species, Batch):
-        b = batch_or_species
-        return b.species, b.positions, b.cells, b.pbc
-    if positions is None:
-        raise MLIPLabError("predict needs a Batch, or species and positions")
-    return torch.as_tensor(batch_or_species, dtype=torch.long), positions, cells, pbc

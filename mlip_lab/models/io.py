@@ -6,6 +6,9 @@ Files hold only dicts, lists, numbers, strings and tensors, so :func:`load_model
 
 from __future__ import annotations
 
+import pickle
+import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -36,13 +39,26 @@ def load_model(path, map_location="cpu") -> HIPNN | Ensemble:
     path = Path(path)
     if not path.is_file():
         raise MLIPLabError(f"no model file at {path}")
+    if not zipfile.is_zipfile(path):
+        raise MLIPLabError(f"{path} is not an MLIP Lab model file: it is not a PyTorch zip archive as written by save_model, "
+                           "so the weights-only loader does not open it (wrong file, or written by another program?)")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # any unreadable or unsafe file is the user's input problem, not ours
-        raise MLIPLabError(f"{path} is not a readable MLIP Lab model file (weights-only load failed: {exc})") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle details of files it is about to refuse
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise MLIPLabError(f"{path} is not an MLIP Lab model file: it stores Python objects other than tensors and plain "
+                           "data (a whole pickled module, say), and MLIP Lab loads model files weights-only, never "
+                           "unpickling code; save models with mlip_lab.models.save_model") from exc
+    except Exception as exc:  # any other unreadable archive is the user's input problem, not ours
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise MLIPLabError(f"{path} is not an MLIP Lab model file: PyTorch cannot read it ({reason})") from exc
     if not isinstance(payload, dict) or set(payload) != _KEYS:
         raise MLIPLabError(f"{path} is not an MLIP Lab model file: expected the keys {sorted(_KEYS)}")
-    model = _build(payload["kind"], payload["config"], path)
+    try:
+        model = _build(payload["kind"], payload["config"], path)
+    except (MLIPLabError, TypeError, ValueError, KeyError) as exc:  # configs from another program or version
+        raise MLIPLabError(f"{path}: the stored model config is not usable ({exc})") from exc
     state = payload["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise MLIPLabError(f"{path}: state_dict must map names to tensors")

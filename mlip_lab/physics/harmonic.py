@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from mlip_lab.errors import MLIPLabError
 from mlip_lab.physics.units import EIGENVALUE_TO_WAVENUMBER
 
 
@@ -59,17 +60,30 @@ def rigid_body_basis(positions: torch.Tensor, masses: torch.Tensor, linear_tol: 
 
 
 def harmonic_analysis(hessian, positions, masses) -> HarmonicAnalysis:
-    """Normal modes of one molecule.
+    """Normal modes of one molecule: the library's one harmonic-frequency function.
 
-    hessian: (3N, 3N) eV/Å²; positions: (N, 3) Å; masses: (N,) amu. Translations and rotations are
-    projected out exactly, so the result has 3N - 6 modes (3N - 5 for linear molecules).
+    hessian: (3N, 3N) eV/Å²; positions: (N, 3) Å; masses: (N,) amu (e.g. :func:`mlip_lab.physics.masses_of` of
+    the atomic numbers). Atoms of mass 0 are padding and are left out, with their Hessian rows and columns, so a
+    padded dataset row can be passed as it is; the result then describes the real atoms, in order.
+    Translations and rotations are projected out exactly, so the result has 3N - 6 modes (3N - 5 for linear
+    molecules). Raises ``MLIPLabError`` for mismatched shapes, non-finite numbers or negative masses.
     """
     hessian = torch.as_tensor(hessian, dtype=torch.float64)
     positions = torch.as_tensor(positions, dtype=torch.float64)
     masses = torch.as_tensor(masses, dtype=torch.float64)
+    if positions.ndim != 2 or positions.shape[1] != 3 or masses.shape != positions.shape[:1]:
+        raise MLIPLabError(f"need positions (N, 3) and masses (N,), got {tuple(positions.shape)} and {tuple(masses.shape)}")
     n = positions.shape[0]
     if hessian.shape != (3 * n, 3 * n):
-        raise ValueError(f"hessian must be (3N, 3N) = ({3 * n}, {3 * n}) for {n} atoms, got {tuple(hessian.shape)}")
+        raise MLIPLabError(f"hessian must be (3N, 3N) = ({3 * n}, {3 * n}) for {n} atoms, got {tuple(hessian.shape)}")
+    if not all(bool(torch.isfinite(t).all()) for t in (hessian, positions, masses)):
+        raise MLIPLabError("the hessian, positions and masses must be finite (no NaN or infinity)")
+    real = masses > 0
+    if bool((masses < 0).any()) or not bool(real.any()):
+        raise MLIPLabError("masses must be >= 0 amu (0 marks padding) with at least one real atom")
+    coordinates = real.repeat_interleave(3)
+    hessian, positions, masses = hessian[coordinates][:, coordinates], positions[real], masses[real]
+    n = positions.shape[0]
     inv_sqrt_m = masses.repeat_interleave(3).rsqrt()
     mw = 0.5 * (hessian + hessian.T) * inv_sqrt_m[:, None] * inv_sqrt_m[None, :]
     rigid = rigid_body_basis(positions, masses)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.contract import check_model
 
 HVP_METHODS = ("double_backward", "forward_over_reverse")
 
@@ -46,10 +47,11 @@ def model_hvp(model, species: torch.Tensor, positions: torch.Tensor, vectors: to
               method: str = "double_backward", create_graph: bool = False) -> torch.Tensor:
     """H[b] v[b] of a model's energy without forming H, eV/Å² times the unit of v.
 
-    model: forward(species, positions, cells, pbc) returns an object with ``energy`` (B,), e.g. a HIPNN.
+    model: any model that follows the model contract (:func:`mlip_lab.models.check_model`), e.g. a HIPNN.
     species: (B, N) long, 0 = padding; positions, vectors: (B, N, 3). method: "double_backward" or
     "forward_over_reverse" (both give the same numbers). Returns (B, N, 3), zero on padding.
     """
+    check_model(model, "model_hvp")
     if method not in HVP_METHODS:
         raise MLIPLabError(f"method must be one of {HVP_METHODS}, got {method!r}")
     if vectors.shape != positions.shape:
@@ -73,11 +75,12 @@ def model_hessian(model, species: torch.Tensor, positions: torch.Tensor, cells: 
                   pbc: torch.Tensor | None = None, create_graph: bool = False) -> torch.Tensor:
     """H[b] = d^2 E_b / dR dR for every configuration of a padded batch, eV/Å².
 
-    model: anything whose forward returns an object with ``energy`` (B,), e.g. a HIPNN.
+    model: any model that follows the model contract (:func:`mlip_lab.models.check_model`), e.g. a HIPNN.
     species: (B, N) long, 0 = padding; positions: (B, N, 3) Å; cells, pbc as in the model's forward.
     Returns (B, 3N, 3N), coordinates ordered atom-major (x0, y0, z0, x1, ...), zero on padding.
     ``create_graph=True`` keeps the graph so a loss on the Hessian can be differentiated w.r.t. parameters.
     """
+    check_model(model, "model_hessian")
     positions = positions.detach().requires_grad_(True)
     with torch.enable_grad():
         gradient = _energy_gradient(model, species, positions, cells, pbc)

@@ -3,7 +3,7 @@
 from mlip_lab.train.checkpoints import load_checkpoint
 from mlip_lab.train.hessian_losses import PROBE_REGIMES, HessianLoss, HVPLoss
 from mlip_lab.train.hessian_metrics import (
-    coordinate_labels, curvature_error_table, curvature_errors, format_curvature_table, frequencies, hessian_comparison,
+    curvature_error_table, curvature_errors, format_curvature_table,
     predict_hessians, real_block,
 )
 from mlip_lab.train.losses import (
@@ -22,6 +22,6 @@ __all__ = [
     "AtomicEnergyLoss", "EnergyLoss", "ErrorTerm", "ForceLoss", "HierarchicalityLoss", "L2Loss", "Loss", "LossContext",
     "LossTerm", "energy_force_loss",
     "EpochRecord", "Trainer", "load_checkpoint",
-    "PROBE_REGIMES", "HessianLoss", "HVPLoss", "coordinate_labels", "curvature_error_table", "curvature_errors",
-    "format_curvature_table", "frequencies", "hessian_comparison", "predict_hessians", "real_block", "REFERENCE_WEIGHTS", "SCHEMES", "scheme_loss", "train_scheme",
+    "PROBE_REGIMES", "HessianLoss", "HVPLoss", "curvature_error_table", "curvature_errors",
+    "format_curvature_table", "predict_hessians", "real_block", "REFERENCE_WEIGHTS", "SCHEMES", "scheme_loss", "train_scheme",
 ]

@@ -11,16 +11,18 @@ from mlip_lab.data.dataset import Dataset
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.physics.harmonic import harmonic_analysis
 from mlip_lab.physics.hessians import model_hessian
+from mlip_lab.physics.masses import masses_of
+from mlip_lab.models.contract import device_and_dtype
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 from mlip_lab.train.metrics import DatasetPredictions, ErrorStats, error_table
 
 
 def predict_hessians(model, dataset: Dataset, batch_size: int = 32) -> np.ndarray:
-    """(M, 3N, 3N) model Hessians in eV/Å², zero on padding (the dataset's N)."""
-    param = next(model.parameters())
+    """(M, 3N, 3N) model Hessians in eV/Å², zero on padding (the dataset's N); any model that follows the contract."""
+    device, dtype = device_and_dtype(model)
     m, n = dataset.species.shape
     out = np.zeros((m, 3 * n, 3 * n))
-    for batch in dataset.batches(batch_size, device=param.device, dtype=param.dtype):
+    for batch in dataset.batches(batch_size, device=device, dtype=dtype):
         k = 3 * batch.species.shape[1]
         hessians = model_hessian(model, batch.species, batch.positions, batch.cells, batch.pbc)
         out[batch.indices.cpu().numpy(), :k, :k] = hessians.detach().cpu().double().numpy()
@@ -54,8 +56,10 @@ def curvature_errors(dataset: Dataset, hessians: np.ndarray) -> dict[str, list[n
         pred, ref = real_block(hessians[i], n), real_block(dataset.hessians[i], n)
         out["hessian"].append((pred - ref).reshape(-1))
         out["eigenvalue"].append(np.linalg.eigvalsh(0.5 * (pred + pred.T)) - np.linalg.eigvalsh(0.5 * (ref + ref.T)))
-        args = (dataset.positions[i], dataset.species[i])
-        out["frequency"].append(frequencies(hessians[i], *args) - frequencies(dataset.hessians[i], *args))
+        positions, masses = dataset.positions[i], masses_of(dataset.species[i])
+        predicted, reference = (harmonic_analysis(h, positions, masses).frequencies_cm.numpy()
+                                for h in (hessians[i], dataset.hessians[i]))
+        out["frequency"].append(predicted - reference)
     return out
 
 
@@ -85,29 +89,3 @@ def format_curvature_table(rows: list[dict], unit: str = "kcal/mol") -> str:
         lines.append(f"{r['group']:<14}{r['count']:>6}{r['energy_mae']:>9.3f}{r['force_mae']:>9.3f}"
                      f"{r['hessian_mae']:>9.3f}{r['eigenvalue_mae']:>9.3f}{r['frequency_mae']:>9.1f}")
     return "\n".join(lines)
-
-
-def coordinate_labels(species) -> list[str]:
-    """["O1 x", "O1 y", ..., "H3 z"]: names of the 3n real Cartesian coordinates of one configuration."""
-    from ase.data import chemical_symbols
-
-    real = [int(z) for z in np.asarray(species) if z > 0]
-    return [f"{chemical_symbols[z]}{i + 1} {axis}" for i, z in enumerate(real) for axis in "xyz"]
-
-
-def hessian_comparison(dataset: Dataset, index: int, hessians: np.ndarray) -> dict:
-    """Everything the Hessian-comparison widget shows for configuration ``index``: ``reference``,
-    ``predicted`` and ``difference`` (predicted - reference) real blocks (3n, 3n) eV/Å²,
-    ``reference_frequencies`` and ``predicted_frequencies`` (cm^-1), coordinate ``labels``, and ``mae`` eV/Å²."""
-    if not 0 <= index < len(dataset):
-        raise MLIPLabError(f"index must be in 0..{len(dataset) - 1}, got {index}")
-    n = int(dataset.n_atoms[index])
-    reference, predicted = real_block(dataset.hessians[index], n), real_block(hessians[index], n)
-    args = (dataset.positions[index], dataset.species[index])
-    return {
-        "reference": reference, "predicted": predicted, "difference": predicted - reference,
-        "reference_frequencies": frequencies(dataset.hessians[index], *args),
-        "predicted_frequencies": frequencies(hessians[index], *args),
-        "labels": coordinate_labels(dataset.species[index]),
-        "mae": float(np.abs(predicted - reference).mean()),
-    }

@@ -16,7 +16,8 @@ import torch
 
 from mlip_lab.data.batch import Batch
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.models.hipnn import HIPNNOutput
+from mlip_lab.models.contract import ModelOutput
+from mlip_lab.models.hipnn import hierarchicality
 from mlip_lab.physics.forces import forces_from_energy
 
 METRICS = {
@@ -29,9 +30,11 @@ METRICS = {
 class LossContext:
     """Everything a term may read for one batch.
 
-    model: the model being trained. batch: the reference data. positions: (B, N, 3) the tensor the model
-    saw; it requires grad whenever some term needs forces or Hessians, so a term can differentiate the
-    energy graph again (e.g. a Hessian-vector product -d(F . v)/dR). output: the model's one forward pass.
+    model: the model being trained (any kind that follows the model contract). batch: the reference data.
+    positions: (B, N, 3) the tensor the model saw; it requires grad whenever some term needs forces or
+    Hessians, so a term can differentiate the energy graph again (e.g. a Hessian-vector product
+    -d(F . v)/dR). output: the model's one forward pass (energy, atomic energies, and whatever else its kind
+    returns, e.g. a HIPNN's layer energies).
     forces: (B, N, 3) eV/Å predicted, or None when no term needs them; during training they keep their
     graph. generator: the trainer's (CPU) random stream, for terms that draw random numbers (e.g. probe
     vectors: draw on the CPU, then move), so that a seeded run is reproducible; None outside a trainer.
@@ -40,7 +43,7 @@ class LossContext:
     model: torch.nn.Module
     batch: Batch
     positions: torch.Tensor
-    output: HIPNNOutput
+    output: ModelOutput
     forces: torch.Tensor | None
     generator: torch.Generator | None = None
 
@@ -128,13 +131,18 @@ class AtomicEnergyLoss(ErrorTerm):
 
 
 class HierarchicalityLoss(LossTerm):
-    """Batch mean of :attr:`HIPNNOutput.hierarchicality`: pushes each layer's energy below the previous one's."""
+    """Batch mean of :attr:`HIPNNOutput.hierarchicality`: pushes each layer's energy below the previous one's.
+
+    Needs a model kind whose output has layer energies (a HIPNN)."""
 
     def __init__(self, weight: float = 1.0, name: str = "hierarchicality"):
         super().__init__(name, weight)
 
     def value(self, context: LossContext) -> torch.Tensor:
-        return context.output.hierarchicality.mean()
+        if getattr(context.output, "layer_energies", None) is None:
+            raise MLIPLabError(f"loss term {self.name!r} needs per-layer energies, which a "
+                               f"{type(context.model).__name__} does not give; drop the term or train a HIPNN")
+        return hierarchicality(context.output.layer_energies).mean()
 
 
 class L2Loss(LossTerm):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlip_lab.data.dataset import Dataset
+from mlip_lab.models.contract import check_model, device_and_dtype
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 
 
@@ -23,8 +24,9 @@ class DatasetPredictions:
 
 
 def predict_dataset(model, dataset: Dataset, batch_size: int = 64, forces: bool = True) -> DatasetPredictions:
-    """Run ``model`` (a HIPNN or anything with the same ``predict``) over ``dataset`` in batches."""
-    param = next(model.parameters())
+    """Run ``model`` (any kind that follows the model contract) over ``dataset`` in batches."""
+    check_model(model, "predict_dataset")
+    device, dtype = device_and_dtype(model)
     m, n = dataset.species.shape
     energies = np.zeros(m)
     atomic = np.zeros((m, n))
@@ -32,8 +34,8 @@ def predict_dataset(model, dataset: Dataset, batch_size: int = 64, forces: bool 
     was_training = model.training
     model.eval()
     try:
-        for batch in dataset.batches(batch_size, device=param.device, dtype=param.dtype):
-            out = model.predict(batch, forces=forces)
+        for batch in dataset.batches(batch_size, device=device, dtype=dtype):
+            out = model.predict(batch.species, batch.positions, batch.cells, batch.pbc, forces=forces)
             idx = batch.indices.cpu().numpy()
             k = batch.species.shape[1]
             energies[idx] = out.energy.cpu().double().numpy()

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.contract import check_model, device_and_dtype, fit_reference_energies, reference_energies_unset
 from mlip_lab.train.checkpoints import load_checkpoint, save_best_model, save_checkpoint
 from mlip_lab.train.losses import Loss
 
@@ -35,7 +36,7 @@ class EpochRecord:
 
 
 class Trainer:
-    """Trains a HIP-NN ``model`` by minimising ``loss`` on ``train_set``, selecting weights on ``valid_set``.
+    """Trains any ``model`` that follows the model contract (a HIPNN, an Ensemble, ...) by minimising ``loss`` on ``train_set``, selecting weights on ``valid_set``.
 
     Adam with learning rate ``lr``. ``lr_schedule="plateau"`` multiplies the rate by ``lr_factor`` (not below
     ``min_lr``) when the validation total has not improved for ``lr_patience`` epochs; ``"cosine"`` lowers
@@ -45,6 +46,12 @@ class Trainer:
     the random numbers loss terms draw from ``LossContext.generator``), so the same seed on the same
     device gives the same history. ``device`` (a torch.device or a string such as "cuda") defaults to the
     model's device; batches use the model's dtype.
+
+    ``fit_reference_energies`` (default True): before the first epoch of a new run, fit the model's
+    per-element reference energies on the training set by least squares over composition
+    (:func:`mlip_lab.models.fit_reference_energies`), so the network only learns what composition cannot
+    explain. It applies to model kinds that have reference energies and only while they are unfitted (all
+    zero), so a trained model being fine-tuned keeps its own; pass False to skip it.
 
     With ``checkpoint_dir``, ``best.pt`` (a model file for :func:`mlip_lab.models.load_model`) is written
     whenever the validation loss improves, and ``last.pt`` (the full trainer state, see
@@ -61,8 +68,9 @@ class Trainer:
     def __init__(self, model, loss: Loss, train_set: Dataset, valid_set: Dataset, *, lr: float = 1e-3,
                  batch_size: int = 32, max_epochs: int = 100, early_stopping_patience: int = 20,
                  lr_patience: int = 5, lr_factor: float = 0.5, min_lr: float = 1e-5, lr_schedule: str = "plateau",
-                 seed: int = 0, device=None,
+                 seed: int = 0, device=None, fit_reference_energies: bool = True,
                  checkpoint_dir=None, callbacks=(), progress: bool = True):
+        check_model(model, "the Trainer")
         if not isinstance(loss, Loss):
             raise MLIPLabError(f"loss must be a mlip_lab.train.Loss, got {type(loss).__name__}")
         for name, data in (("training set", train_set), ("validation set", valid_set)):
@@ -71,9 +79,9 @@ class Trainer:
             loss.check(data, f"the {name} ({data.name or 'unnamed'})")
         _check_settings(lr=lr, batch_size=batch_size, max_epochs=max_epochs, lr_factor=lr_factor,
                         min_lr=min_lr, lr_patience=lr_patience, early_stopping_patience=early_stopping_patience)
-        parameter = next(model.parameters())
-        self.device = parameter.device if device is None else torch.device(device)
-        self.dtype = parameter.dtype
+        model_device, self.dtype = device_and_dtype(model)
+        self.device = model_device if device is None else torch.device(device)
+        self.fit_reference_energies = bool(fit_reference_energies)
         self.model = model.to(self.device)
         self.loss = loss
         self.train_set, self.valid_set = train_set, valid_set
@@ -102,21 +110,22 @@ class Trainer:
     def fit(self, max_epochs: int | None = None, resume: bool = False) -> list[EpochRecord]:
         """Train until ``max_epochs`` epochs in total (default: the constructor's), early stopping or a stop.
 
-        Before the first epoch, a model whose reference energies are all zero gets them fitted on the
-        training set (:meth:`HIPNN.fit_reference_energies`), so the network only learns what composition
-        cannot explain. ``resume=True`` first loads ``checkpoint_dir/last.pt`` (weights, optimizer,
+        A new run first fits the reference energies if the ``fit_reference_energies`` option says so.
+        ``resume=True`` first loads ``checkpoint_dir/last.pt`` (weights, optimizer,
         scheduler, history, random state); the same seed then gives the same result as an uninterrupted run.
         Calling ``fit`` again on the same trainer continues from the model's current (best) weights.
 
-        :meth:`request_stop` or Ctrl-C (KeyboardInterrupt) ends training after the current batch; the
-        unfinished epoch is dropped (not validated, recorded or checkpointed). In every case the model
-        ends up holding the weights of the best epoch. Returns :attr:`history`.
+        :meth:`request_stop` ends training after the current batch; the unfinished epoch is dropped (not
+        validated, recorded or checkpointed). Ctrl-C (KeyboardInterrupt) drops the unfinished epoch too,
+        sets ``stop_reason = "interrupted"``, tells the callbacks ``on_train_end`` and re-raises, so a
+        script looping over runs stops; a caller that owns a Stop button (the dashboard) catches it. In
+        every case the model ends up holding the weights of the best epoch. Returns :attr:`history`.
         """
         max_epochs = self.max_epochs if max_epochs is None else int(max_epochs)
         if resume:
             self.load_state_dict(load_checkpoint(self._checkpoint_path("last.pt")))
-        elif bool((self.model.reference_energies == 0).all()):
-            self.model.fit_reference_energies(self.train_set.species, self.train_set.energies)
+        elif self.fit_reference_energies and not self.history and reference_energies_unset(self.model):
+            fit_reference_energies(self.model, self.train_set.species, self.train_set.energies)
         if self._best_state is None:  # nothing validated yet: the starting weights are the best known
             self._best_state = self._snapshot()
         self._stop_requested = False
@@ -131,12 +140,12 @@ class Trainer:
                     self.stop_reason = reason
                     break
         except KeyboardInterrupt:
-            # A notebook user pressing "interrupt" wants to keep what was learned, not a traceback.
             self.stop_reason = "interrupted"
+            raise
         finally:
             bar.close()
             self.model.load_state_dict(self._best_state)
-        self._notify("on_train_end")
+            self._notify("on_train_end")
         return self.history
 
     def request_stop(self) -> None:

@@ -9,21 +9,23 @@ from mlip_lab.viz.dashboard import (
 )
 from mlip_lab.viz.figures import parity_figure, sensitivity_figure
 from mlip_lab.viz.hessian import (
-    SCHEME_COLORS, HessianExplorer, column_figure, cost_figure, frequency_figure, hessian_heatmap, hutchinson_figure,
-    normal_mode_view, scheme_bars,
+    SCHEME_COLORS, HessianExplorer, NormalModeView, column_figure, coordinate_labels, cost_figure, frequency_figure,
+    hessian_comparison, hessian_heatmap, hutchinson_figure, normal_mode_view, scheme_bars,
 )
 from mlip_lab.viz.md import (
     MDMonitor, TrajectoryView, shown_replicas, spectrum_figure, timestep_scan_figure, trajectory_view,
 )
-from mlip_lab.viz.molecule import MoleculeView, as_atoms, color_scheme, face_on, molecule_view, per_atom_values
+from mlip_lab.viz.molecule import MoleculeView, as_atoms, face_on, molecule_view, per_atom_values
+from mlip_lab.viz.ngl import color_scheme, ngl_view
 
 __all__ = [
     "colorbar_stops", "per_atom_colors", "value_range",
     "DEFAULT_PARAMS", "TrainingDashboard", "best_record", "epoch_summary", "loss_curves", "parity_points",
     "parity_title",
     "parity_figure", "sensitivity_figure",
-    "SCHEME_COLORS", "HessianExplorer", "column_figure", "cost_figure", "frequency_figure", "hessian_heatmap",
-    "hutchinson_figure", "normal_mode_view", "scheme_bars",
+    "SCHEME_COLORS", "HessianExplorer", "NormalModeView", "column_figure", "coordinate_labels", "cost_figure",
+    "frequency_figure", "hessian_comparison", "hessian_heatmap", "hutchinson_figure", "normal_mode_view", "scheme_bars",
     "MDMonitor", "TrajectoryView", "shown_replicas", "spectrum_figure", "timestep_scan_figure", "trajectory_view",
-    "MoleculeView", "as_atoms", "color_scheme", "face_on", "molecule_view", "per_atom_values",
+    "MoleculeView", "as_atoms", "face_on", "molecule_view", "per_atom_values",
+    "color_scheme", "ngl_view",
 ]

@@ -16,9 +16,12 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
-from mlip_lab.train.metrics import ErrorStats, parity_data, predict_dataset
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.train import ErrorStats, parity_data, predict_dataset
 
-DEFAULT_PARAMS = {"learning_rate": 1e-3, "batch_size": 32, "epochs": 100, "n_features": 20, "n_interactions": 2,
+# Keyed like the Trainer's arguments (lr, batch_size, max_epochs) and HIPNNConfig's fields, so make_and_fit can
+# pass them straight on.
+DEFAULT_PARAMS = {"lr": 1e-3, "batch_size": 32, "max_epochs": 100, "n_features": 20, "n_interactions": 2,
                   "tensor_order": 0}
 
 
@@ -61,6 +64,13 @@ def best_record(history):
     return best[-1] if best else None
 
 
+def interrupted_status(trainer) -> str:
+    """The status line after Ctrl-C (KeyboardInterrupt) stopped a run: the trainer has already put back the best
+    weights (``trainer`` is None when the run was interrupted before training began)."""
+    best = best_record(trainer.history) if trainer is not None else None
+    return "training interrupted; the best weights are kept" + (f" (best: {epoch_summary(best)})" if best else "")
+
+
 def epoch_summary(record) -> str:
     """One status line for an epoch: losses (total), learning rate and time."""
     valid = record.valid.get("total") if record.valid else None
@@ -77,12 +87,12 @@ def _controls(params: dict) -> dict[str, widgets.Widget]:
     style = {"description_width": "110px"}
     batch_options = sorted({8, 16, 32, 64, 128, int(params["batch_size"])})
     return {
-        "learning_rate": widgets.FloatLogSlider(value=params["learning_rate"], base=10, min=-5, max=-1, step=0.25,
-                                                description="learning rate", readout_format=".1e", style=style),
+        "lr": widgets.FloatLogSlider(value=params["lr"], base=10, min=-5, max=-1, step=0.25,
+                                     description="learning rate", readout_format=".1e", style=style),
         "batch_size": widgets.Dropdown(options=batch_options, value=int(params["batch_size"]),
                                        description="batch size", style=style),
-        "epochs": widgets.BoundedIntText(value=params["epochs"], min=1, max=100_000, description="epochs",
-                                         style=style),
+        "max_epochs": widgets.BoundedIntText(value=params["max_epochs"], min=1, max=100_000,
+                                             description="max epochs", style=style),
         "n_features": widgets.IntSlider(value=params["n_features"], min=4, max=64, step=2, description="features",
                                         style=style),
         "n_interactions": widgets.IntSlider(value=params["n_interactions"], min=1, max=4,
@@ -99,6 +109,8 @@ class TrainingDashboard:
     ``make_and_fit(params, dashboard)`` given, the Start button calls it in a background thread (so the kernel
     stays free to handle Stop) with the control-panel values; that function builds the model and a trainer
     that has this dashboard among its callbacks, and fits. Stop calls the running trainer's ``request_stop``.
+    params: starting values of the controls, keyed like :data:`DEFAULT_PARAMS` (the Trainer's ``lr``,
+    ``batch_size``, ``max_epochs`` and HIPNNConfig's ``n_features``, ``n_interactions``, ``tensor_order``).
     parity_every: refresh the parity plot every this many epochs (and always at the end).
     """
 
@@ -108,6 +120,9 @@ class TrainingDashboard:
         self.trainer = None
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        unknown = sorted(set(params or {}) - set(DEFAULT_PARAMS))
+        if unknown:
+            raise MLIPLabError(f"unknown dashboard params {unknown}; use {sorted(DEFAULT_PARAMS)}")
         self.controls = _controls({**DEFAULT_PARAMS, **(params or {})})
         self.loss_figure = go.FigureWidget(layout=dict(
             title="loss", xaxis_title="epoch", yaxis_title="loss", yaxis_type="log", height=340, width=480,
@@ -131,7 +146,7 @@ class TrainingDashboard:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def params(self) -> dict:
-        """The control-panel values, keyed like :data:`DEFAULT_PARAMS`."""
+        """The control-panel values, keyed like :data:`DEFAULT_PARAMS` (the Trainer's and HIPNNConfig's names)."""
         return {name: control.value for name, control in self.controls.items()}
 
     # ------------------------------------------------------------------ Start / Stop
@@ -139,14 +154,15 @@ class TrainingDashboard:
         """Call ``make_and_fit(self.params(), self)``, in a daemon thread unless ``background`` is False.
 
         An error shows in the status line (and is kept in ``self.error``); in the foreground it is raised too,
-        so a notebook run top to bottom fails visibly.
+        so a notebook run top to bottom fails visibly. Ctrl-C (the notebook's interrupt) is a stop, not an
+        error: the status line says so and nothing is raised.
         """
         if self.make_and_fit is None:
             self.status.value = "no make_and_fit function was given to this dashboard"
             return
         if self.running:
             return
-        self.error = None
+        self.error, self.trainer = None, None
         self.start_button.disabled, self.stop_button.disabled = True, False
         self.status.value = "starting..."
         if background:
@@ -162,6 +178,9 @@ class TrainingDashboard:
     def _run(self, params: dict, reraise: bool) -> None:
         try:
             self.make_and_fit(params, self)
+        except KeyboardInterrupt:
+            # The trainer has restored its best weights and re-raised so scripts stop; here the user asked to stop.
+            self.status.value = interrupted_status(self.trainer)
         except Exception as error:  # a thread would swallow it: show it in the status line
             self.error = error
             last = traceback.format_exception_only(error)[-1].strip()

@@ -1,18 +1,21 @@
 """Figures and widgets for curvature: Hessian heatmaps, animated normal modes, probe arrows, Hutchinson
 convergence, cost curves and a predicted-vs-reference Hessian explorer. Numbers come from
-:mod:`mlip_lab.physics` and :mod:`mlip_lab.train.hessian_metrics`; this module only draws them."""
+:mod:`mlip_lab.physics` and :mod:`mlip_lab.train`; this module only picks and draws them."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
+from ase.data import chemical_symbols
 
 from mlip_lab.data import Dataset
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.physics import harmonic_analysis, masses_of
 from mlip_lab.physics.modes import mode_frames
-from mlip_lab.train.hessian_metrics import hessian_comparison
-from mlip_lab.viz.molecule import VIEW_SIZE_PX, as_atoms, face_on, nglview
+from mlip_lab.train import real_block
+from mlip_lab.viz.molecule import as_atoms, face_on
+from mlip_lab.viz.ngl import ngl_view
 
 SCHEME_COLORS = {"E-F": "#7f7f7f", "E-F-HVP-onehot": "#1f77b4", "E-F-HVP-random": "#2ca02c", "E-F-H": "#d62728"}
 
@@ -42,37 +45,66 @@ def frequency_figure(reference, predicted, title: str = "harmonic frequencies") 
     return fig
 
 
-def normal_mode_view(atoms_or_dataset_row, analysis, amplitude: float = 0.35, n_frames: int = 24):
-    """A VBox: a dropdown of the modes (with their frequencies), the molecule vibrating along the chosen one
-    (nglview trajectory) and a play control. ``analysis``: the :class:`HarmonicAnalysis` of this molecule."""
-    atoms = as_atoms(atoms_or_dataset_row)
-    rotation = face_on(atoms.positions)
-    centred = (atoms.positions - atoms.positions.mean(0)) @ rotation
-    options = [(f"mode {k + 1}: {f:.0f} cm⁻¹{' (imaginary)' if f < 0 else ''}", k)
-               for k, f in enumerate(analysis.frequencies_cm.tolist())]
-    chooser = widgets.Dropdown(options=options, value=len(options) - 1, description="mode")
-    play = widgets.Play(min=0, max=n_frames - 1, interval=50, repeat=True, description="play")
-    holder = widgets.Box()
+class NormalModeView(widgets.VBox):
+    """The VBox :func:`normal_mode_view` returns: a dropdown of the modes (``chooser``), the molecule vibrating
+    along the chosen one (``view``, an nglview trajectory, rebuilt when the mode changes) and a ``play`` control.
+    ``mode`` (0-based, ascending frequency) is the mode shown; set it to show another."""
 
-    def show(k):
-        frames = mode_frames(centred, analysis.modes_cartesian[k].numpy() @ rotation, amplitude, n_frames).numpy()
-        trajectory = []
-        for positions in frames:
-            frame = atoms.copy()
+    def __init__(self, atoms, analysis, mode: int | None, amplitude: float, n_frames: int):
+        frequencies = analysis.frequencies_cm.tolist()
+        options = [(f"mode {k + 1}: {f:.0f} cm⁻¹{' (imaginary)' if f < 0 else ''}", k)
+                   for k, f in enumerate(frequencies)]
+        mode = len(options) - 1 if mode is None else mode
+        _check_mode(mode, len(options))
+        self.atoms, self.analysis, self.amplitude, self.n_frames = atoms, analysis, amplitude, n_frames
+        self.rotation = face_on(atoms.positions)
+        self.chooser = widgets.Dropdown(options=options, value=mode, description="mode")
+        self.play = widgets.Play(min=0, max=n_frames - 1, interval=50, repeat=True, description="play")
+        self._holder = widgets.Box()
+        self.chooser.observe(lambda change: self._show(change["new"]), names="value")
+        super().__init__([self.chooser, self._holder, self.play])
+        self._show(mode)
+
+    @property
+    def mode(self) -> int:
+        return self.chooser.value
+
+    @mode.setter
+    def mode(self, k: int) -> None:
+        _check_mode(k, len(self.chooser.options))
+        self.chooser.value = k
+
+    @property
+    def view(self):
+        return self._holder.children[0]
+
+    def _show(self, k: int) -> None:
+        centred = (self.atoms.positions - self.atoms.positions.mean(0)) @ self.rotation
+        direction = self.analysis.modes_cartesian[k].numpy() @ self.rotation
+        frames = []
+        for positions in mode_frames(centred, direction, self.amplitude, self.n_frames).numpy():
+            frame = self.atoms.copy()
             frame.positions = positions
-            trajectory.append(frame)
-        view = nglview.NGLWidget()
-        view.add_trajectory(nglview.ASETrajectory(trajectory), default_representation=False)
-        view._view_width, view._view_height = (f"{n}px" for n in VIEW_SIZE_PX)
-        view.layout.width, view.layout.height = view._view_width, view._view_height
-        view.add_representation("ball+stick")
-        view.center()
-        widgets.jslink((play, "value"), (view, "frame"))
-        holder.children = [view]
+            frames.append(frame)
+        view = ngl_view(frames)
+        widgets.jslink((self.play, "value"), (view, "frame"))
+        self._holder.children = [view]
 
-    chooser.observe(lambda change: show(change["new"]), names="value")
-    show(chooser.value)
-    return widgets.VBox([chooser, holder, play])
+
+def _check_mode(k, n_modes: int) -> None:
+    if not (isinstance(k, (int, np.integer)) and 0 <= k < n_modes):
+        raise MLIPLabError(f"mode must be a whole number in 0..{n_modes - 1} (0 is the lowest frequency), got {k!r}")
+
+
+def normal_mode_view(atoms_or_dataset_row, analysis, mode: int | None = None, amplitude: float = 0.35,
+                     n_frames: int = 24) -> NormalModeView:
+    """A :class:`NormalModeView`: pick a mode from a dropdown and watch the molecule vibrate along it.
+
+    analysis: the :class:`~mlip_lab.physics.HarmonicAnalysis` of this molecule; mode: the mode shown first
+    (0-based in ascending frequency, so 0 is an imaginary mode when there is one; default: the highest);
+    amplitude: the largest displacement in Å; n_frames: frames per vibration period.
+    """
+    return NormalModeView(as_atoms(atoms_or_dataset_row), analysis, mode, amplitude, n_frames)
 
 
 def column_figure(product, column, labels: list[str], title: str = "H v and the Hessian column") -> go.Figure:
@@ -114,6 +146,32 @@ def scheme_bars(rows_by_scheme: dict, column: str, title: str, unit: str) -> go.
         fig.add_bar(x=[r["group"] for r in rows], y=[r[column] for r in rows], name=scheme,
                     marker_color=SCHEME_COLORS.get(scheme))
     return fig
+
+
+def coordinate_labels(species) -> list[str]:
+    """["O1 x", "O1 y", ..., "H3 z"]: axis labels for the 3n real Cartesian coordinates of one configuration
+    (species (N,) atomic numbers, 0 = padding)."""
+    real = [int(z) for z in np.asarray(species) if z > 0]
+    return [f"{chemical_symbols[z]}{i + 1} {axis}" for i, z in enumerate(real) for axis in "xyz"]
+
+
+def hessian_comparison(dataset: Dataset, index: int, hessians: np.ndarray) -> dict:
+    """Everything :class:`HessianExplorer` shows for configuration ``index`` of ``dataset`` (with reference
+    Hessians) given predicted (M, 3N, 3N) ``hessians``: ``reference``, ``predicted`` and ``difference``
+    (predicted - reference) real blocks (3n, 3n) eV/Å², ``reference_frequencies`` and ``predicted_frequencies``
+    (cm^-1), coordinate ``labels``, and ``mae`` eV/Å²."""
+    if not 0 <= index < len(dataset):
+        raise MLIPLabError(f"index must be in 0..{len(dataset) - 1}, got {index}")
+    n = int(dataset.n_atoms[index])
+    reference, predicted = real_block(dataset.hessians[index], n), real_block(hessians[index], n)
+    positions, masses = dataset.positions[index], masses_of(dataset.species[index])
+    return {
+        "reference": reference, "predicted": predicted, "difference": predicted - reference,
+        "reference_frequencies": harmonic_analysis(dataset.hessians[index], positions, masses).frequencies_cm.numpy(),
+        "predicted_frequencies": harmonic_analysis(hessians[index], positions, masses).frequencies_cm.numpy(),
+        "labels": coordinate_labels(dataset.species[index]),
+        "mae": float(np.abs(predicted - reference).mean()),
+    }
 
 
 class HessianExplorer(widgets.VBox):

@@ -3,19 +3,14 @@ scan and the vibrational spectrum. The numbers come from :mod:`mlip_lab.md`; the
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import plotly.graph_objects as go
 from ipywidgets import HBox, IntSlider, Play, VBox, jslink
 
 from mlip_lab.md.observers import ThermoLog, energy_change_per_atom
 from mlip_lab.md.stability import TimestepScan
-from mlip_lab.viz.molecule import VIEW_SIZE_PX, face_on
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)  # nglview's pkg_resources deprecation warning
-    import nglview
+from mlip_lab.viz.molecule import face_on
+from mlip_lab.viz.ngl import ngl_view
 
 
 def shown_replicas(n_replicas: int, n_show: int) -> list[int]:
@@ -84,13 +79,7 @@ def trajectory_view(frames) -> TrajectoryView:
         turned = atoms.copy()
         turned.positions = (atoms.positions - frames[0].positions.mean(0)) @ rotation
         shown.append(turned)
-    view = nglview.NGLWidget()
-    view._view_width, view._view_height = (f"{n}px" for n in VIEW_SIZE_PX)
-    view.layout.width, view.layout.height = view._view_width, view._view_height
-    view.add_trajectory(nglview.ASETrajectory(shown), default_representation=False)
-    view.add_representation("ball+stick")
-    view.center()
-    return TrajectoryView(view, len(shown))
+    return TrajectoryView(ngl_view(shown), len(shown))
 
 
 def timestep_scan_figure(scan: TimestepScan, max_drift: float | None = None) -> go.Figure:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import html
-import uuid
-import warnings
 
 import ipywidgets as widgets
 import numpy as np
@@ -12,14 +10,7 @@ import numpy as np
 from mlip_lab.data import Dataset, to_ase
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.viz.colors import colorbar_stops, per_atom_colors, value_range
-
-VIEW_SIZE_PX = (420, 320)  # a fixed size leaves room for the colour bar; NGL would take the full width
-
-with warnings.catch_warnings():
-    # nglview 3.1 imports pkg_resources, whose deprecation warning would land in every student's notebook.
-    warnings.simplefilter("ignore", UserWarning)
-    import nglview
-    from nglview.color import _ColorScheme
+from mlip_lab.viz.ngl import VIEW_SIZE_PX, ngl_view
 
 
 def as_atoms(atoms_or_dataset_row):
@@ -48,11 +39,6 @@ def per_atom_values(atoms, values=None) -> np.ndarray | None:
     if values.shape != (len(atoms),):
         raise MLIPLabError(f"got {values.size} values for a structure of {len(atoms)} atoms; give one per atom")
     return values
-
-
-def color_scheme(colors: list[str]) -> list[list[str]]:
-    """NGL selection scheme ``[[colour, '@i'], ...]``: atom i (0-based, '@' selects by index) gets colours[i]."""
-    return [[color, f"@{i}"] for i, color in enumerate(colors)]
 
 
 def colorbar_html(vmin: float, vmax: float, cmap: str, label: str, height_px: int = VIEW_SIZE_PX[1]) -> str:
@@ -112,25 +98,14 @@ def molecule_view(atoms_or_dataset_row, values=None, label: str = "atomic energy
     if not atoms.pbc.any() and len(atoms) > 1:
         rotation = face_on(atoms.positions)
         shown.positions = (atoms.positions - atoms.positions.mean(0)) @ rotation
-    view = nglview.NGLWidget()
-    # NGL sizes its canvas from these synced traits when it is created, before it zooms onto the molecule.
-    view._view_width, view._view_height = (f"{n}px" for n in VIEW_SIZE_PX)
-    view.layout.width, view.layout.height = view._view_width, view._view_height
-    view.add_structure(nglview.ASEStructure(shown), default_representation=False)
     colorbar, colors = None, None
-    if values is None:
-        view.add_representation(representation, color="element")
-    else:
+    if values is not None:
         lo, hi = value_range(values, vmin, vmax)
         colors = per_atom_colors(values, lo, hi, cmap)
-        # The scheme travels inside the addRepresentation message, so it exists before NGL draws; a unique label
-        # keeps views in one notebook from overwriting each other's scheme in NGL's global registry.
-        scheme = _ColorScheme(color_scheme(colors), f"mlip_lab_{uuid.uuid4().hex}")
-        view.add_representation(representation, color=scheme)
         colorbar = widgets.HTML(colorbar_html(lo, hi, cmap, label))
+    view = ngl_view(shown, representation, atom_colors=colors)
     if forces is not None:
         _add_force_arrows(view, shown.positions, _as_array(forces) @ rotation, arrow_scale)
-    view.center()  # without a default representation NGL does not zoom onto the structure by itself
     return MoleculeView(view, colorbar, colors)
 
 

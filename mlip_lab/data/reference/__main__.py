@@ -16,7 +16,7 @@ def main(argv=None) -> int:
     b.add_argument("name", choices=sorted(RECIPES))
     b.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     b.add_argument("--work-dir", default=None, help="resumable work folder (default: data/build/NAME)")
-    b.add_argument("--out-dir", default=None, help="where the dataset and its card go (default: data/)")
+    b.add_argument("--out-dir", default=None, help="where the dataset and its card go (default: mlip_lab/datasets/)")
     b.add_argument("--max-tasks", type=int, default=None, help="label at most this many configurations, then stop")
     u = sub.add_parser("update", help="add the configurations a changed recipe asks for; --redraw-md also redraws the MD snapshots")
     u.add_argument("name", choices=sorted(RECIPES))

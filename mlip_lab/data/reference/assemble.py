@@ -12,6 +12,7 @@ from ase.data import atomic_numbers
 
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.data.io import save_npz
+from mlip_lab.data.padding import pad_ragged
 
 PROGRAMS = ("pyscf", "pyscf-dispersion", "sella", "tblite", "ase", "numpy", "mlip_lab")
 
@@ -30,23 +31,12 @@ def _versions() -> dict[str, str]:
 def tasks_to_dataset(tasks, store, name: str, with_hessians: bool) -> Dataset:
     """Stack the labelled ``tasks`` (those the store has) into a padded dataset."""
     tasks = [t for t in tasks if t.key in store.records]
-    n = max(len(t.symbols) for t in tasks)
-    m = len(tasks)
-    species = np.zeros((m, n), dtype=np.int64)
-    positions = np.zeros((m, n, 3))
-    forces = np.zeros((m, n, 3))
-    hessians = np.zeros((m, 3 * n, 3 * n)) if with_hessians else None
-    energies = np.zeros(m)
-    for i, t in enumerate(tasks):
-        k = len(t.symbols)
-        rec = store.records[t.key]
-        species[i, :k] = [atomic_numbers[s] for s in t.symbols]
-        positions[i, :k] = t.positions
-        energies[i] = rec["energy"]
-        forces[i, :k] = rec["forces"]
-        if with_hessians:
-            h = rec["hessian"]
-            hessians[i, : 3 * k, : 3 * k] = 0.5 * (h + h.T)
+    records = [store.records[t.key] for t in tasks]
+    species = pad_ragged([[atomic_numbers[s] for s in t.symbols] for t in tasks], dtype=np.int64)
+    positions = pad_ragged([t.positions for t in tasks], dtype=np.float64)
+    energies = np.array([rec["energy"] for rec in records])
+    forces = pad_ragged([rec["forces"] for rec in records], dtype=np.float64)
+    hessians = pad_ragged([0.5 * (rec["hessian"] + rec["hessian"].T) for rec in records], axes=2) if with_hessians else None
     return Dataset(
         species, positions, energies, forces, hessians,
         molecule=np.array([t.system for t in tasks]), category=np.array([t.category for t in tasks]),

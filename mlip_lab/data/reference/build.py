@@ -7,7 +7,8 @@ Stages, each skipped when its output already exists in the work folder:
 2. task list: every configuration to label, drawn deterministically from stage 1 and the recipe seed.
 3. ``labels.npz`` + ``scf_log.jsonl``: DFT labels, flushed every few configurations. A configuration
    whose SCF does not converge is logged, counted and never stored.
-4. assembly into ``data/<name>.npz`` plus a provenance card ``data/<name>.md``.
+4. assembly into ``mlip_lab/datasets/<name>.npz`` (where ``load`` finds it) plus a provenance card
+   ``mlip_lab/datasets/<name>.md``.
 
 Stopping at any point and running the same command again continues where it stopped.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlip_lab.data.padding import pad_ragged
 from mlip_lab.data.reference.recipes import RECIPES, Recipe
 from mlip_lab.errors import MLIPLabError
 
@@ -135,9 +137,9 @@ def _load_stationary(work: Path, system: str) -> dict:
 
 
 def _work_dir(recipe: Recipe, work_dir) -> Path:
-    from mlip_lab.data.paths import DATA_DIR
+    from mlip_lab.data.paths import build_dir
 
-    return Path(work_dir) if work_dir else DATA_DIR / "build" / recipe.name
+    return Path(work_dir) if work_dir else build_dir() / recipe.name
 
 
 # ---------------------------------------------------------------- stage 2: tasks
@@ -155,13 +157,15 @@ def _evenly(frames: np.ndarray, count: int) -> np.ndarray:
 
 def make_tasks(recipe: Recipe, stationary: dict[str, dict]) -> list[Task]:
     """Every configuration of the recipe, in a fixed order, from the stage-1 results."""
+    from ase.symbols import symbols2numbers
+
     from mlip_lab.data.reference.sampling import normal_mode_samples
-    from mlip_lab.data.reference.search import masses_of
+    from mlip_lab.physics import masses_of
 
     tasks = []
     for system, st in stationary.items():
         symbols = _symbols(system)
-        masses = masses_of(symbols)
+        masses = masses_of(symbols2numbers(symbols))
         n_nms, n_md = recipe.sample_counts(system)
         points = ("reactant", "product", "ts") if system in recipe.reactions else ("min",)
 
@@ -201,14 +205,10 @@ def load_or_make_tasks(recipe: Recipe, stationary: dict[str, dict], path: Path) 
 
 
 def _save_tasks(tasks: list[Task], path: Path) -> None:
-    n = max(len(t.symbols) for t in tasks)
-    positions = np.zeros((len(tasks), n, 3))
-    for i, t in enumerate(tasks):
-        positions[i, : len(t.symbols)] = t.positions
     np.savez_compressed(
         path, keys=np.array([t.key for t in tasks]), systems=np.array([t.system for t in tasks]),
         categories=np.array([t.category for t in tasks]), temperatures=np.array([t.temperature for t in tasks]),
-        hessian=np.array([t.hessian for t in tasks]), positions=positions,
+        hessian=np.array([t.hessian for t in tasks]), positions=pad_ragged([t.positions for t in tasks], dtype=np.float64),
     )
 
 
@@ -258,22 +258,16 @@ class LabelStore:
         keys = sorted(self.records)
         if not keys:
             return
-        n_max = max(len(self.records[k]["forces"]) for k in keys)
-        forces = np.zeros((len(keys), n_max, 3))
-        hessians = np.zeros((len(keys), 3 * n_max, 3 * n_max))
-        n_atoms, has_h = [], []
-        for i, k in enumerate(keys):
-            rec = self.records[k]
-            n = len(rec["forces"])
-            n_atoms.append(n)
-            forces[i, :n] = rec["forces"]
-            has_h.append("hessian" in rec)
-            if "hessian" in rec:
-                hessians[i, : 3 * n, : 3 * n] = rec["hessian"]
+        records = [self.records[k] for k in keys]
+        n_max = max(len(rec["forces"]) for rec in records)
+        no_hessian = np.zeros((0, 0))  # padded to zeros like the missing atoms
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez_compressed(
-            tmp, keys=np.array(keys), n_atoms=np.array(n_atoms), energies=np.array([self.records[k]["energy"] for k in keys]),
-            forces=forces, hessians=hessians, has_hessian=np.array(has_h),
+            tmp, keys=np.array(keys), n_atoms=np.array([len(rec["forces"]) for rec in records]),
+            energies=np.array([rec["energy"] for rec in records]),
+            forces=pad_ragged([rec["forces"] for rec in records], dtype=np.float64),
+            hessians=pad_ragged([rec.get("hessian", no_hessian) for rec in records], length=3 * n_max, axes=2, dtype=np.float64),
+            has_hessian=np.array(["hessian" in rec for rec in records]),
         )
         tmp.replace(self.path)
 
@@ -357,8 +351,9 @@ def build(recipe_name: str, work_dir=None, out_dir=None, workers: int | None = N
           settings_override=None, max_tasks: int | None = None) -> Path | None:
     """Run (or continue) a recipe. Returns the dataset path once all configurations are labelled.
 
-    work_dir defaults to ``data/build/<name>``, out_dir to ``data``. ``max_tasks`` stops after that many
-    new labels (a chunk); the next call continues. ``workers`` defaults to the number of cores.
+    work_dir defaults to ``data/build/<name>``, out_dir to the shipped datasets (``mlip_lab/datasets``).
+    ``max_tasks`` stops after that many new labels (a chunk); the next call continues. ``workers`` defaults
+    to the number of cores.
     """
     from tqdm.auto import tqdm
 

@@ -11,21 +11,17 @@ from typing import Callable
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_masses, atomic_numbers
+from ase.symbols import symbols2numbers
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.physics.harmonic import harmonic_analysis
+from mlip_lab.physics import harmonic_analysis, masses_of
 
 HessianFn = Callable[[Atoms], np.ndarray]
 
 
-def masses_of(symbols) -> np.ndarray:
-    return np.array([atomic_masses[atomic_numbers[s]] for s in symbols])
-
-
 def count_imaginary(positions, symbols, hessian, threshold_cm: float = 50.0) -> int:
     """Number of imaginary frequencies larger in magnitude than ``threshold_cm`` (cm^-1)."""
-    freqs = harmonic_analysis(hessian, positions, masses_of(symbols)).frequencies_cm.numpy()
+    freqs = harmonic_analysis(hessian, positions, masses_of(symbols2numbers(symbols))).frequencies_cm.numpy()
     return int((freqs < -threshold_cm).sum())
 
 

@@ -1,0 +1,116 @@
+"""The answer key: every reference solution passes its checker and every blank fails it; ``exercise`` swaps the
+solution in only when ``MLIP_LAB_SOLUTIONS`` is switched on."""
+
+import numpy as np
+import pytest
+import torch
+
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.exercises import (
+    SOLUTIONS, check_better_probe, check_cutoff, check_forces, check_hessian_mae, check_hutchinson, check_hvp,
+    check_hvps_per_hessian, check_kcal_conversion, check_largest_stable_timestep, check_rademacher,
+    check_sensitivity, check_temperature, check_wavenumber, exercise,
+)
+from mlip_lab.md import TimestepScan, largest_stable_timestep
+from mlip_lab.settings import solutions_mode
+
+WATER = torch.tensor([[8, 1, 1]])
+WATER_POSITIONS = torch.tensor([[[0.0, 0.0, 0.12], [0.0, 0.76, -0.47], [0.0, -0.76, -0.47]]], dtype=torch.float64)
+HVP_VECTORS = torch.randn(WATER_POSITIONS.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+# Drift in eV/atom/ps; 2 fs drifts too much, 4 fs blew up, yet 3 fs is fine: stability need not be monotonic.
+SCAN = TimestepScan(timesteps=np.array([0.5, 1.0, 2.0, 3.0, 4.0]), drift=np.array([1e-4, 5e-4, 0.2, 5e-3, np.nan]),
+                    fluctuation=np.zeros(5), blown_up=np.array([0, 0, 0, 0, 3]), n_replicas=3)
+ONEHOT_ROWS = [{"group": "all", "hessian_mae": 2.0}, {"group": "irc", "hessian_mae": 0.5}]
+RANDOM_ROWS = [{"group": "all", "hessian_mae": 1.0}, {"group": "irc", "hessian_mae": 0.9}]
+
+
+def blank(*args):
+    """What every exercise cell leaves for the student to fill in."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def model(make_model):
+    return make_model(elements=(1, 8))
+
+
+@pytest.fixture
+def hessian_data(make_dataset):
+    data = make_dataset(("water", "methane", "water"))
+    return data, data.hessians * 1.1 + 0.01
+
+
+def probes_and_products():
+    generator = torch.Generator().manual_seed(1)
+    a = torch.randn(6, 6, generator=generator, dtype=torch.float64)
+    probes = torch.nn.functional.normalize(torch.randn(40, 6, generator=generator, dtype=torch.float64), dim=1)
+    return probes, probes @ a.T
+
+
+# How each exercise's notebook cell calls its checker with the student's function ``fn``.
+CHECKS = {
+    "01.cutoff": lambda fn, ctx: check_cutoff(fn),
+    "01.sensitivity": lambda fn, ctx: check_sensitivity(fn),
+    "01.forces": lambda fn, ctx: check_forces(fn, ctx["model"], WATER, WATER_POSITIONS),
+    "01.kcal_per_mol": lambda fn, ctx: check_kcal_conversion(0.043, fn(0.043)),
+    "02.hvp": lambda fn, ctx: check_hvp(fn, ctx["model"], WATER, WATER_POSITIONS, HVP_VECTORS),
+    "02.rademacher": lambda fn, ctx: check_rademacher(fn),
+    "02.hutchinson": lambda fn, ctx: check_hutchinson(fn, *probes_and_products()),
+    "03.hvps_per_hessian": lambda fn, ctx: check_hvps_per_hessian(4, fn(4)),
+    "03.hessian_mae": lambda fn, ctx: check_hessian_mae(fn(*ctx["hessian_data"]), *ctx["hessian_data"]),
+    "03.better_probe": lambda fn, ctx: check_better_probe(fn(ONEHOT_ROWS, RANDOM_ROWS), ONEHOT_ROWS, RANDOM_ROWS),
+    "04.temperature": lambda fn, ctx: check_temperature(fn),
+    "04.largest_stable_timestep": lambda fn, ctx: check_largest_stable_timestep(fn(SCAN, 0.01), SCAN, 0.01),
+    "04.wavenumber": lambda fn, ctx: check_wavenumber(9.0, fn(9.0)),
+}
+
+
+def test_every_solution_has_a_check():
+    assert set(CHECKS) == set(SOLUTIONS)
+
+
+@pytest.mark.parametrize("key", sorted(CHECKS))
+def test_solution_passes_and_blank_fails(key, model, hessian_data):
+    context = {"model": model, "hessian_data": hessian_data}
+    result = CHECKS[key](SOLUTIONS[key], context)
+    assert result, result.message
+    assert not CHECKS[key](blank, context)
+
+
+def test_run_dependent_solutions_follow_the_data():
+    for max_drift in (1e-5, 1e-3, 0.01, 1.0):
+        assert SOLUTIONS["04.largest_stable_timestep"](SCAN, max_drift) == largest_stable_timestep(SCAN, max_drift)
+    assert SOLUTIONS["04.largest_stable_timestep"](SCAN, 0.01) == 3.0
+    assert SOLUTIONS["03.better_probe"](ONEHOT_ROWS, RANDOM_ROWS) == "random"
+    assert SOLUTIONS["03.better_probe"](ONEHOT_ROWS, RANDOM_ROWS, group="irc") == "one_hot"
+    assert check_better_probe("one_hot", ONEHOT_ROWS, RANDOM_ROWS, group="irc")
+
+
+def test_better_probe_message_fits_either_outcome():
+    expected = check_better_probe("random", ONEHOT_ROWS, RANDOM_ROWS)
+    assert expected and "as expected" in expected.message
+    reversed_run = check_better_probe("one_hot", ONEHOT_ROWS, RANDOM_ROWS, group="irc")
+    assert reversed_run and "usually" in reversed_run.message and "as expected" not in reversed_run.message
+
+
+def test_exercise_returns_the_student_function_unless_solutions_are_switched_on(monkeypatch):
+    def my_cutoff(r, cutoff):
+        return None
+
+    for value in (None, "", "0", "false", "no"):
+        if value is None:
+            monkeypatch.delenv("MLIP_LAB_SOLUTIONS", raising=False)
+        else:
+            monkeypatch.setenv("MLIP_LAB_SOLUTIONS", value)
+        assert not solutions_mode()
+        assert exercise("01.cutoff")(my_cutoff) is my_cutoff
+    for value in ("1", "yes", "true"):
+        monkeypatch.setenv("MLIP_LAB_SOLUTIONS", value)
+        assert solutions_mode()
+        assert exercise("01.cutoff")(my_cutoff) is SOLUTIONS["01.cutoff"]
+
+
+def test_unknown_exercise_names_the_known_ones(monkeypatch):
+    monkeypatch.delenv("MLIP_LAB_SOLUTIONS", raising=False)
+    with pytest.raises(MLIPLabError, match="01.cutoff"):
+        exercise("01.cutof")
