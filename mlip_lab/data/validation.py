@@ -122,14 +122,22 @@ def validate_arrays(arrays: dict, source: str = "dataset") -> dict:
             _fail(source, "periodic flags are set but no 'cells' are given")
     out["pbc"] = pbc
     for name in ("molecule", "category"):
-        labels = np.asarray(arrays[name], dtype=str)
+        try:
+            labels = np.asarray(arrays[name], dtype=str)
+        except (TypeError, ValueError) as exc:  # e.g. bytes that are not UTF-8
+            _fail(source, f"'{name}' labels must be text ({exc})")
         if labels.shape != (m,):
             _fail(source, f"'{name}' labels have shape {labels.shape}, expected ({m},)")
         out[name] = labels
     unknown = sorted(set(out["category"].tolist()) - set(CATEGORIES))
     if unknown:
         _fail(source, f"unknown categories {_shorten(unknown)}; use one of {list(CATEGORIES)}")
-    out["temperature"] = _as_float(source, "temperature", arrays["temperature"], (m,))
+    temperature = _as_float(source, "temperature", arrays["temperature"], (m,))
+    bad = np.isinf(temperature) | (temperature < 0)  # NaN is allowed: it marks "does not apply"
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        _fail(source, f"configuration {i}: 'temperature' is {temperature[i]} K; use a finite value >= 0, or NaN where it does not apply")
+    out["temperature"] = temperature
     check_atoms_apart(species, positions, out["cells"], out["pbc"], source=source)
     return out
 
@@ -210,7 +218,8 @@ def _check_open(species, positions, configs, source, min_distance) -> None:
     for start in range(0, len(configs), step):
         idx = configs[start : start + step]
         pos, real = positions[idx], species[idx] > 0
-        lengths = np.linalg.norm(pos[:, :, None] - pos[:, None, :], axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge coordinates give inf: far apart, which is fine
+            lengths = np.linalg.norm(pos[:, :, None] - pos[:, None, :], axis=-1)
         pairs = real[:, :, None] & real[:, None, :] & ~np.eye(n, dtype=bool)
         close = pairs & (lengths < min_distance)
         if close.any():

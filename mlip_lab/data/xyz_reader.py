@@ -94,7 +94,8 @@ def _read_frame(lines: _Lines, index: int, count_line: str) -> Frame:
     if comment is None:
         lines.fail(f"{where}: the file ends before the comment line")
     info = _parse_comment(lines, index, comment)
-    columns = _parse_properties(lines, index, info.pop("Properties", DEFAULT_PROPERTIES))
+    spec = info.pop("Properties", DEFAULT_PROPERTIES)
+    columns = _parse_properties(lines, index, spec)
     width = sum(cols for _, _, cols in columns)
     if n * 2 * width - 1 > lines.remaining:
         lines.fail(f"{where} claims {n} atoms of {width} columns each, but only {lines.remaining} bytes follow; "
@@ -106,8 +107,8 @@ def _read_frame(lines: _Lines, index: int, count_line: str) -> Frame:
             lines.fail(f"configuration {index}: the file ends after {j} of its {n} atom lines (truncated?)")
         values = line.split()
         if len(values) != width:
-            lines.fail(f"configuration {index}, line {lines.number}: expected {width} columns "
-                       f"({':'.join(f'{c}:{t}:{k}' for c, t, k in columns)}), found {len(values)}")
+            lines.fail(f"configuration {index}, line {lines.number}: expected {width} columns (Properties={spec}), "
+                       f"found {len(values)}")
         rows.append(values)
     try:
         return _frame(index, info, columns, np.array(rows, dtype=str))
@@ -129,14 +130,13 @@ def _parse_properties(lines: _Lines, index: int, spec) -> list[tuple[str, str, i
     from ase.io.extxyz import REV_PROPERTY_NAME_MAP
 
     parts = spec.split(":") if isinstance(spec, str) else []
-    columns = []
-    if parts and len(parts) % 3 == 0:
-        for name, kind, cols in zip(parts[::3], parts[1::3], parts[2::3]):
-            if kind not in "RISL" or len(kind) != 1 or not cols.isdigit() or not 1 <= int(cols) <= 1000:
-                break
-            columns.append((REV_PROPERTY_NAME_MAP.get(name, name), kind, int(cols)))
+    columns = [
+        (REV_PROPERTY_NAME_MAP.get(name, name), kind, int(cols))
+        for name, kind, cols in zip(parts[::3], parts[1::3], parts[2::3])
+        if kind in ("R", "I", "S", "L") and cols.isascii() and cols.isdigit() and 1 <= int(cols) <= 1000
+    ]
     names = [c[0] for c in columns]
-    if len(columns) != len(parts) // 3 or not parts or len(set(names)) != len(names):
+    if not parts or len(parts) != 3 * len(columns) or len(set(names)) != len(names):
         lines.fail(f"configuration {index}: Properties={str(spec)[:80]!r} is not a list of distinct NAME:TYPE:COLUMNS "
                    "entries with TYPE one of R, I, S, L (e.g. species:S:1:pos:R:3:forces:R:3)")
     for name, kind, cols in columns:

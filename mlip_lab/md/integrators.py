@@ -117,8 +117,9 @@ def langevin(force_field: ForceField, timestep: float, friction: float = 0.01, s
 
     timestep: fs; friction gamma: 1/fs (0.01 /fs = 10 /ps couples gently; 1/gamma is the velocity memory time).
     The random kicks come from the stream carried by the state (``state.rng_state``), so a state alone resumes
-    or repeats a run exactly; ``seed`` (None: a fresh one) only starts the stream of a state that has none yet. The kick's centre-of-mass part is removed, so the thermostat
-    samples the 3N - 3 internal degrees of freedom and molecules do not drift away.
+    or repeats a run exactly; ``seed`` (None: a fresh one) only starts the stream of a state that has none yet.
+    The kick's centre-of-mass part is removed, so the thermostat samples the 3N - 3 internal degrees of freedom
+    and molecules do not drift away.
     """
     dt = _check_timestep(timestep)
     if not (math.isfinite(friction) and friction > 0):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from ase.data import atomic_masses
 
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.errors import MLIPLabError
@@ -32,16 +31,6 @@ def predict_hessians(model, dataset: Dataset, batch_size: int = 32) -> np.ndarra
 def real_block(hessian: np.ndarray, n_atoms: int) -> np.ndarray:
     """(3n, 3n) the part of a padded (3N, 3N) Hessian that belongs to the first ``n_atoms`` (real) atoms."""
     return np.asarray(hessian)[: 3 * n_atoms, : 3 * n_atoms]
-
-
-def frequencies(hessian: np.ndarray, positions: np.ndarray, species: np.ndarray) -> np.ndarray:
-    """Harmonic frequencies (cm^-1, imaginary negative, ascending) of one configuration.
-
-    hessian (3N, 3N) eV/Å² and positions (N, 3) Å may be padded; species (N,) atomic numbers, 0 = padding.
-    """
-    n = int((np.asarray(species) > 0).sum())
-    masses = atomic_masses[np.asarray(species)[:n]]
-    return harmonic_analysis(real_block(hessian, n), np.asarray(positions)[:n], masses).frequencies_cm.numpy()
 
 
 def curvature_errors(dataset: Dataset, hessians: np.ndarray) -> dict[str, list[np.ndarray]]:

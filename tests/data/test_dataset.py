@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mlip_lab import MLIPLabError
-from mlip_lab.data import Batch, Dataset
+from mlip_lab.data import Batch, Dataset, load
 
 
 def rows_of(subset, full):
@@ -356,3 +356,18 @@ def test_batches_with_cells(make_dataset):
 def test_batches_rejects_bad_batch_size(mixed, size):
     with pytest.raises(MLIPLabError, match="batch_size"):
         next(mixed.batches(size))
+
+
+def test_describe_summarises_size_elements_fields_and_labels(mixed):
+    text = mixed.describe()
+    assert text.splitlines()[:4] == [
+        "name: mixed", "configurations: 8 (atoms per configuration 3-5)", "elements: H, C, O",
+        "fields: energies, forces, hessians, atomic_energies",
+    ]
+    assert "categories: irc 1, md 3, min 2, ts 2" in text and "molecules: methane 3, water 5" in text
+    assert "level of theory" not in text  # no provenance in the metadata
+
+
+def test_describe_shows_provenance_of_shipped_data():
+    text = load("organics_minima").describe()
+    assert "level of theory: " in text and "rebuild with: python -m mlip_lab.data.reference build" in text

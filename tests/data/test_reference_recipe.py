@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.qc, pytest.mark.slow]
 pytest.importorskip("pyscf")
 pytest.importorskip("tblite")
 

@@ -5,8 +5,11 @@ import pytest
 import torch
 
 from mlip_lab import MLIPLabError
-from mlip_lab.data.clusters import water_cluster
-from mlip_lab.train.timing import curvature_cost, seconds_per_call
+from mlip_lab.data import CATEGORIES
+from mlip_lab.lessons import (
+    TEST_CATEGORIES, TRAIN_CATEGORIES, curvature_cost, make_reactions_model, reactions_split, seconds_per_call,
+    water_cluster,
+)
 
 
 def test_water_cluster_has_intact_separate_molecules():
@@ -33,15 +36,12 @@ def test_timing_calls_the_function_and_reports_seconds(make_model):
     assert set(cost) == {"hvp", "hessian"} and all(v > 0 for v in cost.values())
 
 
-
-
 def test_reactions_split_trains_on_stationary_points_and_tests_far_from_them(make_dataset):
-    from mlip_lab.train.phl_setup import make_reactions_model, reactions_split
-
     data = make_dataset(["water"] * 6, categories=["reactant", "ts", "irc", "nms", "product", "md"])
     train, test = reactions_split(data)
     assert sorted(train.category) == ["product", "reactant", "ts"]
     assert sorted(test.category) == ["irc", "nms"]  # other categories are in neither
+    assert set(TRAIN_CATEGORIES) | set(TEST_CATEGORIES) <= set(CATEGORIES)  # names the data layer knows
     model = make_reactions_model(train, seed=3)
     assert model.config.elements == (1, 8)
     assert torch.allclose(model(torch.as_tensor(train.species), torch.as_tensor(train.positions, dtype=torch.float32)).energy.mean(),

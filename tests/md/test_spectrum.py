@@ -2,7 +2,6 @@
 what the Hessian-based harmonic analysis gives."""
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,11 +9,11 @@ import torch
 
 from mlip_lab import MLIPLabError
 from mlip_lab.md import (
-    FrameRecorder, HarmonicBonds, harmonic_frequencies, make_state, run_md, spectrum_peaks, velocity_autocorrelation,
+    AMU_A2_PER_FS2_IN_EV, FrameRecorder, HarmonicBonds, make_state, run_md, spectrum_peaks, velocity_autocorrelation,
     velocity_verlet, vibrational_spectrum,
 )
 from mlip_lab.md.spectrum import PER_FS_IN_WAVENUMBER
-from mlip_lab.md.state import AMU_A2_PER_FS2_IN_EV
+from mlip_lab.physics import harmonic_analysis, masses_of
 
 K, R0 = 20.0, 0.74
 SPECIES = torch.tensor([[1, 1]])
@@ -26,22 +25,12 @@ def analytic_wavenumber(mass=1.008):
     return omega / (2 * math.pi) * PER_FS_IN_WAVENUMBER
 
 
-class SpringModel(torch.nn.Module):
-    """HarmonicBonds as a 'model' (forward -> .energy), for harmonic_frequencies."""
-
-    def __init__(self):
-        super().__init__()
-        self.scale = torch.nn.Parameter(torch.ones((), dtype=torch.float64))
-        self.springs = HarmonicBonds(SPECIES, REFERENCE, k=K)
-
-    def forward(self, species, positions, cells=None, pbc=None):
-        return SimpleNamespace(energy=self.scale * self.springs(species, positions)[0])
-
-
-def test_harmonic_frequency_of_a_diatomic_spring():
-    frequencies = harmonic_frequencies(SpringModel(), SPECIES[0], REFERENCE[0])
+def test_harmonic_analysis_of_the_spring_hessian_gives_the_analytic_frequency():
+    springs = HarmonicBonds(SPECIES, REFERENCE, k=K)
+    hessian = torch.autograd.functional.hessian(lambda x: springs(SPECIES, x[None])[0].sum(), REFERENCE[0])
+    frequencies = harmonic_analysis(hessian.reshape(6, 6), REFERENCE[0], masses_of(SPECIES[0])).frequencies_cm
     assert frequencies.shape == (1,)  # a diatomic has one vibration
-    assert frequencies[0] == pytest.approx(analytic_wavenumber(), rel=1e-6)
+    assert frequencies[0].item() == pytest.approx(analytic_wavenumber(), rel=1e-6)
 
 
 def test_vacf_spectrum_peaks_at_the_harmonic_frequency():

@@ -7,7 +7,7 @@ from ase import Atoms
 
 from mlip_lab import MLIPLabError
 from mlip_lab.md import (
-    degrees_of_freedom, kinetic_energy, make_state, masses_of, maxwell_boltzmann_velocities, state_from_atoms,
+    degrees_of_freedom, kinetic_energy, make_state, maxwell_boltzmann_velocities, state_from_atoms,
     temperature, wrap_positions,
 )
 from mlip_lab.physics.units import BOLTZMANN_EV_PER_K
@@ -61,9 +61,9 @@ def test_state_moves_between_devices_unchanged():
     assert torch.equal(moved.velocities, state.velocities) and moved.step == state.step and moved.cells is None
 
 
-def test_masses_follow_ase_and_zero_on_padding():
-    species, _ = padded_batch()
-    masses = masses_of(species)
+def test_default_masses_follow_ase_and_zero_on_padding():
+    species, positions = padded_batch()
+    masses = make_state(species, positions, dtype=torch.float64).masses
     assert masses[0, 0] == pytest.approx(15.999, abs=1e-3) and masses[0, 3] == 0
 
 
@@ -91,19 +91,84 @@ def test_thermal_velocity_scale_matches_equipartition():
     assert ke_per_dof == pytest.approx(0.5 * BOLTZMANN_EV_PER_K * 300.0, rel=0.01)
 
 
+def with_value(array, index, value):
+    """A copy of the padded batch's ``array`` with one entry changed."""
+    array = array.clone()
+    array[index] = value
+    return array
+
+
+SPECIES, POSITIONS = padded_batch()
+BOX = 10.0 * torch.eye(3, dtype=torch.float64)
+
+
 @pytest.mark.parametrize("change, match", [
-    (dict(positions=torch.zeros(2, 3, 3)), "positions must be"),
+    (dict(species=torch.tensor([8, 1, 1])), "species must be"),
+    (dict(species=with_value(SPECIES, (0, 1), 119)), "unknown atomic numbers"),
+    (dict(species=with_value(SPECIES, (0, 1), -1)), "unknown atomic numbers"),
+    (dict(positions=torch.zeros(2, 3, 3)), "positions must have shape"),
+    (dict(positions=with_value(POSITIONS, (1, 2, 0), float("nan"))), "positions contain NaN"),
+    (dict(positions=with_value(POSITIONS, (0, 3, 0), float("inf"))), "positions contain NaN"),  # even on padding
+    (dict(positions=with_value(POSITIONS, (1, 1), POSITIONS[1, 0] + 0.05)), "closer than 0.1"),
     (dict(species=torch.tensor([[8, 0, 0, 0], [6, 8, 1, 1]])), "at least 2 atoms"),
+    (dict(masses=torch.ones(2, 3)), "masses must have shape"),
+    (dict(masses=with_value(torch.ones(2, 4), (1, 0), float("nan"))), "masses contain NaN"),
+    (dict(masses=with_value(torch.ones(2, 4), (1, 0), 0.0)), "masses of real atoms must be positive"),
+    (dict(masses=with_value(torch.ones(2, 4), (0, 1), -1.0)), "masses of real atoms must be positive"),
     (dict(temperatures=-5.0), "temperatures"),
+    (dict(temperatures=float("nan")), "temperatures"),
     (dict(temperatures=[300.0, 300.0, 300.0]), "one per replica"),
     (dict(pbc=[True, True, True]), "without cells"),
+    (dict(cells=torch.ones(3, 3)), "independent lattice vectors"),
+    (dict(cells=torch.diag(torch.tensor([10.0, 10.0, 0.0]))), "independent lattice vectors"),
+    (dict(cells=with_value(BOX, (0, 0), float("nan"))), "cells must be finite"),
+    (dict(cells=torch.eye(2)), "cells must be"),
+    (dict(cells=BOX, pbc=[True, False]), "pbc must be"),
     (dict(velocities=torch.zeros(2, 3, 3)), "velocities must have"),
+    (dict(velocities=with_value(torch.zeros(2, 4, 3), (0, 0, 0), float("inf"))), "velocities contain NaN"),
 ])
 def test_make_state_rejects_bad_input(change, match):
-    species, positions = padded_batch()
-    kwargs = {"species": species, "positions": positions, **change}
+    kwargs = {"species": SPECIES, "positions": POSITIONS, **change}
     with pytest.raises(MLIPLabError, match=match):
         make_state(**kwargs)
+
+
+def test_padding_may_sit_on_a_real_atom_and_carry_any_mass():
+    # Padding rows are ignored by the distance check and get mass 0 whatever was given for them.
+    masses = with_value(torch.ones(2, 4, dtype=torch.float64), (0, 3), 0.0)
+    state = make_state(SPECIES, POSITIONS, masses=masses, dtype=torch.float64)
+    assert state.masses[0, 3] == 0 and torch.all(state.masses[1] == 1)
+
+
+def test_atoms_close_through_a_periodic_boundary_are_rejected():
+    # 0.05 Å apart only through the face of the 5 Å box: the open-boundary distance (4.95 Å) would pass.
+    species = torch.tensor([[1, 1]])
+    positions = torch.tensor([[[0.02, 1.0, 1.0], [4.97, 1.0, 1.0]]], dtype=torch.float64)
+    make_state(species, positions, cells=5 * torch.eye(3), pbc=[False, True, True])  # not periodic along x: fine
+    with pytest.raises(MLIPLabError, match="closer than 0.1"):
+        make_state(species, positions, cells=5 * torch.eye(3))
+
+
+def test_state_from_atoms_pads_different_molecules():
+    water = Atoms("OH2", positions=WATER)
+    methane = Atoms("CH4", positions=[[0, 0, 0], [0.63, 0.63, 0.63], [-0.63, -0.63, 0.63], [-0.63, 0.63, -0.63],
+                                      [0.63, -0.63, -0.63]])
+    state = state_from_atoms([water, methane], dtype=torch.float64)
+    assert state.species.tolist() == [[8, 1, 1, 0, 0], [6, 1, 1, 1, 1]]
+    assert torch.equal(state.positions[0, :3], torch.tensor(WATER, dtype=torch.float64))
+    assert torch.all(state.positions[0, 3:] == 0) and torch.all(state.masses[0, 3:] == 0)
+    assert torch.allclose(state.masses[1], torch.tensor(methane.get_masses()))
+
+
+@pytest.mark.parametrize("atoms_list, match", [
+    ([], "at least one"),
+    ([[8, 1, 1]], "list of ase.Atoms"),
+    ([Atoms("OH2", positions=[[0, 0, 0], [0, 0, 0.05], [0, 0.8, 0]])], "closer than 0.1"),
+    ([Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]], pbc=True)], "independent lattice vectors"),  # no cell set
+])
+def test_state_from_atoms_rejects_bad_input(atoms_list, match):
+    with pytest.raises(MLIPLabError, match=match):
+        state_from_atoms(atoms_list)
 
 
 def test_unseeded_velocities_leave_torchs_global_generator_alone():

@@ -11,34 +11,24 @@ from ase import Atoms
 
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.md import MLIPCalculator, ModelForceField, make_state, run_md, velocity_verlet
-from mlip_lab.models import (
-    HIPNN, Ensemble, HIPNNConfig, check_model, fit_reference_energies, reference_energies_unset,
-)
+from mlip_lab.models import Ensemble, check_model, fit_reference_energies, reference_energies_unset
 from mlip_lab.physics import model_hessian, model_hvp
 from mlip_lab.train import EnergyLoss, HierarchicalityLoss, Loss, Trainer, energy_force_loss
 
 ELEMENTS = (1, 6, 8)
 
-
-def _hipnn(tensor_order: int, seed: int = 0) -> HIPNN:
-    torch.manual_seed(seed)
-    config = HIPNNConfig(elements=ELEMENTS, n_features=6, n_sensitivities=6, n_interactions=1, n_atom_layers=1,
-                         cutoff=4.0, r_soft_max=3.5, tensor_order=tensor_order)
-    return HIPNN(config).double()
-
-
-# One line per model kind: name -> factory of a small float64 model for the elements H, C, O.
+# One line per model kind: name -> builder of a small float64 model for H, C, O from the conftest's make_model.
 MODEL_KINDS = {
-    "hipnn-order0": lambda: _hipnn(0),
-    "hipnn-order1": lambda: _hipnn(1),
-    "hipnn-order2": lambda: _hipnn(2),
-    "ensemble": lambda: Ensemble([_hipnn(1, seed=1), _hipnn(2, seed=2)]),
+    "hipnn-order0": lambda make: make(ELEMENTS, tensor_order=0),
+    "hipnn-order1": lambda make: make(ELEMENTS, tensor_order=1),
+    "hipnn-order2": lambda make: make(ELEMENTS, tensor_order=2),
+    "ensemble": lambda make: Ensemble([make(ELEMENTS, tensor_order=1, seed=1), make(ELEMENTS, tensor_order=2, seed=2)]),
 }
 
 
 @pytest.fixture(params=sorted(MODEL_KINDS))
-def model(request):
-    return MODEL_KINDS[request.param]()
+def model(request, make_model):
+    return MODEL_KINDS[request.param](make_model)
 
 
 @pytest.fixture
@@ -152,15 +142,15 @@ def test_reference_energies_are_an_explicit_step(model, molecules):
     assert all(torch.equal(b, fitted[n]) for n, b in model.named_buffers() if n in fitted)
 
 
-def test_the_trainer_option_skips_fitting(molecules):
-    model = _hipnn(0)
+def test_the_trainer_option_skips_fitting(molecules, make_model):
+    model = make_model(ELEMENTS)
     Trainer(model, Loss([EnergyLoss()]), molecules, molecules, max_epochs=1, progress=False,
             fit_reference_energies=False).fit()
     assert reference_energies_unset(model)
 
 
-def test_hierarchicality_needs_layer_energies(molecules):
-    trainer = Trainer(MODEL_KINDS["ensemble"](), Loss([EnergyLoss(), HierarchicalityLoss()]), molecules, molecules,
+def test_hierarchicality_needs_layer_energies(molecules, make_model):
+    trainer = Trainer(MODEL_KINDS["ensemble"](make_model), Loss([EnergyLoss(), HierarchicalityLoss()]), molecules, molecules,
                       max_epochs=1, progress=False)
     with pytest.raises(MLIPLabError, match="per-layer energies"):
         trainer.fit()
@@ -282,10 +272,9 @@ def test_every_consumer_checks_the_contract(consumer, molecules):
         consumer(_AtomicEnergiesDoNotSum(), molecules)
 
 
-def test_ensemble_members_must_share_elements():
-    other = HIPNN(HIPNNConfig(elements=(1, 8), n_features=4, n_sensitivities=4, n_interactions=1)).double()
+def test_ensemble_members_must_share_elements(make_model):
     with pytest.raises(MLIPLabError, match="different elements"):
-        Ensemble([_hipnn(0), other])
+        Ensemble([make_model(ELEMENTS), make_model((1, 8))])
 
 
 def test_fitting_reference_energies_of_a_kind_without_them_is_an_error(molecules):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from mlip_lab import MLIPLabError
 from mlip_lab.physics.harmonic import harmonic_analysis, rigid_body_basis
 from mlip_lab.physics.units import EIGENVALUE_TO_WAVENUMBER
 
@@ -47,6 +48,27 @@ def test_nonlinear_molecule_recovers_planted_modes_including_an_imaginary_one():
     assert np.abs(result.modes_mass_weighted.numpy() @ rigid).max() < 1e-10
 
 
-def test_wrong_hessian_shape_is_rejected():
-    with pytest.raises(ValueError, match=r"\(3N, 3N\)"):
-        harmonic_analysis(np.eye(6), np.zeros((3, 3)), np.ones(3))
+def test_padded_rows_give_the_analysis_of_the_real_atoms():
+    # A padding atom (mass 0) placed first, with junk in its Hessian rows, is dropped with them.
+    k, masses = 30.0, np.array([1.008, 15.999])
+    positions = np.array([[0, 0, 0], [0, 0, 0.97]])
+    alone = harmonic_analysis(diatomic_hessian(k), positions, masses)
+    padded_hessian = np.full((9, 9), 7.0)
+    padded_hessian[3:, 3:] = diatomic_hessian(k)
+    padded = harmonic_analysis(padded_hessian, np.vstack([[5.0, 5.0, 5.0], positions]), np.concatenate([[0.0], masses]))
+    assert torch.equal(padded.frequencies_cm, alone.frequencies_cm)
+    assert padded.modes_cartesian.shape == (1, 2, 3)
+
+
+@pytest.mark.parametrize("hessian, positions, masses, match", [
+    (np.eye(6), np.zeros((3, 3)), np.ones(3), r"\(3N, 3N\)"),
+    (np.eye(6), np.zeros((2, 3)), np.ones(3), r"masses \(N,\)"),
+    (np.eye(6), np.zeros((2, 2)), np.ones(2), r"positions \(N, 3\)"),
+    (np.full((6, 6), np.nan), np.zeros((2, 3)), np.ones(2), "finite"),
+    (np.eye(6), np.array([[0, 0, 0], [0, 0, np.inf]]), np.ones(2), "finite"),
+    (np.eye(6), np.zeros((2, 3)), np.array([1.0, -1.0]), ">= 0 amu"),
+    (np.eye(6), np.zeros((2, 3)), np.zeros(2), "at least one real atom"),
+])
+def test_malformed_input_is_rejected(hessian, positions, masses, match):
+    with pytest.raises(MLIPLabError, match=match):
+        harmonic_analysis(hessian, positions, masses)

@@ -312,10 +312,12 @@ def test_request_stop_from_a_callback_stops_after_the_current_batch(data, traine
     assert len(trainer.history) == 3
 
 
-def test_keyboard_interrupt_ends_fit_cleanly_with_the_best_weights(data, tmp_path, trainer_for):
+def test_keyboard_interrupt_keeps_the_best_weights_and_reaches_the_caller(data, tmp_path, trainer_for):
     stopper = StopAt(epoch=4, batch=2, interrupt=True)
     trainer = trainer_for(data, callbacks=[stopper], max_epochs=10, checkpoint_dir=tmp_path)
-    history = trainer.fit()  # must not raise
+    with pytest.raises(KeyboardInterrupt):  # a script looping over runs must be stoppable
+        trainer.fit()
+    history = trainer.history
     assert len(history) == 3 and trainer.stop_reason == "interrupted" and stopper.ended
     assert same_state(trainer.model.state_dict(), stopper.best_states[trainer.best_epoch])
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 3  # the unfinished epoch was not checkpointed

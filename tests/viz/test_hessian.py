@@ -7,12 +7,10 @@ from ase.data import atomic_masses
 from mlip_lab import MLIPLabError
 from mlip_lab.data import load
 from mlip_lab.physics import harmonic_analysis
-from mlip_lab.train.hessian_metrics import coordinate_labels, hessian_comparison
+from mlip_lab.viz import HessianExplorer, coordinate_labels, hessian_comparison, hessian_heatmap, normal_mode_view
 
 
 def test_hessian_comparison_and_widgets():
-    from mlip_lab.viz import HessianExplorer, hessian_heatmap, normal_mode_view
-
     data = load("organics_minima")
     i = int(np.flatnonzero(data.molecule == "water")[0])
     shifted = data.hessians * 1.05
@@ -36,9 +34,23 @@ def test_hessian_comparison_and_widgets():
     n = data.n_atoms[i]
     analysis = harmonic_analysis(data.hessians[i, : 3 * n, : 3 * n], data.positions[i, :n], atomic_masses[data.species[i, :n]])
     view = normal_mode_view((data, i), analysis, n_frames=6)
-    chooser, holder, play = view.children
-    assert len(chooser.options) == 3 and play.max == 5
-    first = holder.children[0]
-    chooser.value = 0
-    assert holder.children[0] is not first and holder.children[0].max_frame == 5
+    assert len(view.chooser.options) == 3 and view.play.max == 5
+    assert view.mode == 2  # the highest-frequency mode unless asked otherwise
+    first = view.view
+    view.mode = 0
+    assert view.chooser.value == 0 and view.view is not first and view.view.max_frame == 5
+    assert normal_mode_view((data, i), analysis, mode=1).mode == 1
+
+
+def test_normal_mode_view_rejects_a_mode_it_does_not_have():
+    data = load("organics_minima")
+    i = int(np.flatnonzero(data.molecule == "water")[0])
+    n = data.n_atoms[i]
+    analysis = harmonic_analysis(data.hessians[i, : 3 * n, : 3 * n], data.positions[i, :n], atomic_masses[data.species[i, :n]])
+    with pytest.raises(MLIPLabError, match=r"mode must be a whole number in 0\.\.2"):
+        normal_mode_view((data, i), analysis, mode=3)
+    view = normal_mode_view((data, i), analysis, mode=0)
+    with pytest.raises(MLIPLabError, match="got -1"):
+        view.mode = -1
+    assert view.mode == 0
 

@@ -182,6 +182,7 @@ class FakeTrainer:
     history: list = field(default_factory=list)
     stop_requests: int = 0
     stop_reason: str | None = None
+    interrupt_after: int | None = None  # Ctrl-C after this many epochs, handled as Trainer.fit does
 
     def request_stop(self):
         self.stop_requests += 1
@@ -189,12 +190,19 @@ class FakeTrainer:
     def fit(self):
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        for record in self.planned:
-            self.history.append(record)
+        try:
+            for record in self.planned:
+                if len(self.history) == self.interrupt_after:
+                    raise KeyboardInterrupt
+                self.history.append(record)
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, record)
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            raise
+        finally:
             for cb in self.callbacks:
-                cb.on_epoch_end(self, record)
-        for cb in self.callbacks:
-            cb.on_train_end(self)
+                cb.on_train_end(self)
 
 
 def traces(figure):
@@ -252,14 +260,15 @@ def test_start_button_calls_make_and_fit_with_the_panel_values(make_dataset, tin
 
     def make_and_fit(params, dashboard):
         calls.append(params)
-        FakeTrainer(tiny_model(), dataset, callbacks=(dashboard,), planned=records(params["epochs"])).fit()
+        FakeTrainer(tiny_model(), dataset, callbacks=(dashboard,), planned=records(params["max_epochs"])).fit()
 
-    dash = TrainingDashboard(make_and_fit, params={"epochs": 3})
+    dash = TrainingDashboard(make_and_fit, params={"max_epochs": 3})
     dash.controls["tensor_order"].value = 2
     dash.start_button.click()
     dash.thread.join(timeout=60)
-    assert calls == [{**dash.params(), "epochs": 3, "tensor_order": 2}]
-    assert set(calls[0]) == {"learning_rate", "batch_size", "epochs", "n_features", "n_interactions", "tensor_order"}
+    assert calls == [{**dash.params(), "max_epochs": 3, "tensor_order": 2}]
+    # named like the Trainer's arguments and HIPNNConfig's fields, so make_and_fit can pass them straight on
+    assert set(calls[0]) == {"lr", "batch_size", "max_epochs", "n_features", "n_interactions", "tensor_order"}
     assert len(dash.loss_figure.data[0].x) == 3
     assert dash.error is None and not dash.start_button.disabled and dash.stop_button.disabled
 
@@ -276,6 +285,37 @@ def test_start_reports_a_failing_make_and_fit():
     dash.start()  # in a thread it can only be shown
     dash.thread.join(timeout=60)
     assert isinstance(dash.error, MLIPLabError) and "no data" in dash.status.value
+
+
+def test_dashboard_rejects_unknown_params():
+    with pytest.raises(MLIPLabError, match=r"unknown dashboard params \['learning_rate'\]; use .*'lr'"):
+        TrainingDashboard(params={"learning_rate": 1e-3})
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["foreground", "background"])
+def test_ctrl_c_in_make_and_fit_is_a_clean_stop(background):
+    def make_and_fit(params, dashboard):
+        raise KeyboardInterrupt
+
+    dash = TrainingDashboard(make_and_fit)
+    dash.start(background=background)  # no KeyboardInterrupt escapes: no traceback in the notebook
+    if background:
+        dash.thread.join()
+    assert dash.status.value == "training interrupted; the best weights are kept"
+    assert dash.error is None and not dash.start_button.disabled and dash.stop_button.disabled
+
+
+def test_ctrl_c_during_training_reports_the_best_epoch_kept(make_dataset, tiny_model):
+    dataset = make_dataset(["water", "methane"])
+
+    def make_and_fit(params, dashboard):
+        FakeTrainer(tiny_model(), dataset, callbacks=(dashboard,), planned=records(4), interrupt_after=3).fit()
+
+    dash = TrainingDashboard(make_and_fit)
+    dash.start(background=False)
+    assert dash.trainer.stop_reason == "interrupted" and len(dash.trainer.history) == 3
+    assert dash.status.value == f"training interrupted; the best weights are kept (best: {epoch_summary(records()[2])})"
+    assert len(dash.loss_figure.data[0].x) == 3  # the curves up to the interruption stay drawn
 
 
 def test_nothing_outside_viz_imports_viz():
