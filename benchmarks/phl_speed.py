@@ -36,13 +36,13 @@ def run_one(dataset_name: str, scheme: str, args) -> dict:
     import torch
 
     from mlip_lab.data import load
+    from mlip_lab.lessons import reactions_split
     from mlip_lab.models import HIPNN, HIPNNConfig
     from mlip_lab.train import Trainer, scheme_loss
 
     torch.set_num_threads(args.threads)
     if dataset_name == "reactions":
-        data = load("reactions")
-        data = data.where(category=["reactant", "product", "ts"])  # the training set of notebook 03
+        data, _ = reactions_split(load("reactions"))  # the training set of notebook 03
     else:
         data = water_clusters(int(dataset_name.split("_")[1]), args.configs)
     torch.manual_seed(0)

@@ -11,7 +11,7 @@ import torch
 from mlip_lab.exercises.checking import CheckResult, student_tensor
 from mlip_lab.md.spectrum import PER_FS_IN_WAVENUMBER
 from mlip_lab.md.stability import TimestepScan, largest_stable_timestep
-from mlip_lab.md.state import AMU_A2_PER_FS2_IN_EV, degrees_of_freedom, make_state, temperature
+from mlip_lab.md import AMU_A2_PER_FS2_IN_EV, degrees_of_freedom, make_state, temperature
 
 _SPECIES = torch.tensor([[8, 1, 1, 0], [6, 8, 1, 1], [7, 1, 1, 1]])
 _POSITIONS = torch.tensor([

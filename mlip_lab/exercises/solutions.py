@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.md.state import AMU_A2_PER_FS2_IN_EV
+from mlip_lab.md import AMU_A2_PER_FS2_IN_EV
 from mlip_lab.physics.units import BOLTZMANN_EV_PER_K, EV_KCAL_PER_MOL, SPEED_OF_LIGHT_CM_PER_S
 from mlip_lab.settings import solutions_mode
 

@@ -7,6 +7,7 @@ import torch
 from ase.calculators.calculator import Calculator, all_changes
 from ase.data import chemical_symbols
 
+from mlip_lab.data.validation import check_atoms_apart
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.models.contract import check_model, device_and_dtype
 
@@ -33,6 +34,9 @@ class MLIPCalculator(Calculator):
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         self._check_elements(self.atoms.numbers)
+        periodic = bool(self.atoms.pbc.any())
+        check_atoms_apart(self.atoms.numbers, self.atoms.positions, self.atoms.cell.array if periodic else None,
+                          self.atoms.pbc if periodic else None, source="the structure given to MLIPCalculator")
         inputs = self._tensors(self.atoms)
         out = self.model.predict(*inputs, forces=True)
         energy = float(out.energy[0])

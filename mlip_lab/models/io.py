@@ -34,25 +34,35 @@ def save_model(model: HIPNN | Ensemble, path) -> Path:
     return path
 
 
-def load_model(path, map_location="cpu") -> HIPNN | Ensemble:
-    """Read a file written by :func:`save_model`, in the dtype it was saved in."""
+def read_plain_data(path, what: str, writer: str, map_location="cpu"):
+    """``torch.load(path, weights_only=True)`` with every failure turned into one readable MLIPLabError line.
+
+    what: the kind of file expected (e.g. "MLIP Lab model file"); writer: the function that writes such files,
+    named in the messages. Never unpickles code: a file that stores Python objects is refused, not opened.
+    """
     path = Path(path)
     if not path.is_file():
-        raise MLIPLabError(f"no model file at {path}")
+        raise MLIPLabError(f"no {what} at {path}")
     if not zipfile.is_zipfile(path):
-        raise MLIPLabError(f"{path} is not an MLIP Lab model file: it is not a PyTorch zip archive as written by save_model, "
+        raise MLIPLabError(f"{path} is not an {what}: it is not a PyTorch zip archive as written by {writer}, "
                            "so the weights-only loader does not open it (wrong file, or written by another program?)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle details of files it is about to refuse
-            payload = torch.load(path, map_location=map_location, weights_only=True)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise MLIPLabError(f"{path} is not an MLIP Lab model file: it stores Python objects other than tensors and plain "
-                           "data (a whole pickled module, say), and MLIP Lab loads model files weights-only, never "
-                           "unpickling code; save models with mlip_lab.models.save_model") from exc
+        raise MLIPLabError(f"{path} is not an {what}: it stores Python objects other than tensors and plain "
+                           "data (a whole pickled module, say), and MLIP Lab loads such files weights-only, never "
+                           f"unpickling code; write them with {writer}") from exc
     except Exception as exc:  # any other unreadable archive is the user's input problem, not ours
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise MLIPLabError(f"{path} is not an MLIP Lab model file: PyTorch cannot read it ({reason})") from exc
+        raise MLIPLabError(f"{path} is not an {what}: PyTorch cannot read it ({reason})") from exc
+
+
+def load_model(path, map_location="cpu") -> HIPNN | Ensemble:
+    """Read a file written by :func:`save_model`, in the dtype it was saved in."""
+    path = Path(path)
+    payload = read_plain_data(path, "MLIP Lab model file", "mlip_lab.models.save_model", map_location)
     if not isinstance(payload, dict) or set(payload) != _KEYS:
         raise MLIPLabError(f"{path} is not an MLIP Lab model file: expected the keys {sorted(_KEYS)}")
     try:

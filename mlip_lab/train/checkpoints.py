@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.models.io import save_model
+from mlip_lab.models.io import read_plain_data, save_model
 
 FORMAT = "mlip_lab.training_checkpoint"
 KEYS = {"format", "epoch", "model", "best_model", "optimizer", "scheduler", "history", "best_epoch",
@@ -43,10 +43,7 @@ def load_checkpoint(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise MLIPLabError(f"no training checkpoint at {path}; train with checkpoint_dir=... first")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unreadable or unsafe files are the user's input problem
-        raise MLIPLabError(f"{path} is not a readable training checkpoint (weights-only load failed: {exc})") from exc
+    state = read_plain_data(path, "MLIP Lab training checkpoint", "Trainer(checkpoint_dir=...)")
     if not isinstance(state, dict) or state.get("format") != FORMAT or set(state) != KEYS:
         raise MLIPLabError(f"{path} is not an MLIP Lab training checkpoint (expected the keys {sorted(KEYS)})")
     return state

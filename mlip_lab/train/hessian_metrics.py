@@ -4,14 +4,13 @@ Hessian eigenvalues and harmonic frequencies, next to the energy and force error
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.models.contract import device_and_dtype
 from mlip_lab.physics.harmonic import harmonic_analysis
 from mlip_lab.physics.hessians import model_hessian
 from mlip_lab.physics.masses import masses_of
-from mlip_lab.models.contract import device_and_dtype
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 from mlip_lab.train.metrics import DatasetPredictions, ErrorStats, error_table
 

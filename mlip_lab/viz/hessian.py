@@ -11,8 +11,7 @@ from ase.data import chemical_symbols
 
 from mlip_lab.data import Dataset
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.physics import harmonic_analysis, masses_of
-from mlip_lab.physics.modes import mode_frames
+from mlip_lab.physics import harmonic_analysis, masses_of, mode_frames
 from mlip_lab.train import real_block
 from mlip_lab.viz.molecule import as_atoms, face_on
 from mlip_lab.viz.ngl import ngl_view

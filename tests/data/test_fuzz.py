@@ -19,7 +19,7 @@ from mlip_lab.data import MIN_DISTANCE, load, save_npz, write_extxyz
 
 SEED = 20240611
 CASES_PER_FILE = 100
-HANG_SECONDS = 5
+HANG_SECONDS = 60  # a hang detector, not a speed limit: a case takes milliseconds
 TOKENS = ["nan", "inf", "-inf", "-1", "0", "1e308", "1e-320", "Xx", "X", "h", "T", "999999999", "-7", "\"", "=", ":",
           "Properties=species:S:1", "energy=", "pbc=\"T T T\"", "Lattice=\"1 0 0 0 1 0 0 0 1\"", "1.0 2.0"]
 

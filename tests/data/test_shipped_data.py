@@ -1,4 +1,4 @@
-"""The datasets shipped in data/ load, hold what their issue promised, and are physically sane."""
+"""The datasets shipped in mlip_lab/datasets/ load, hold what their issue promised, and are physically sane."""
 
 import numpy as np
 import pytest

@@ -130,3 +130,15 @@ def test_float32_model_takes_float64_structures(tiny_model):
     atoms.calc = MLIPCalculator(model)
     assert np.isfinite(atoms.get_potential_energy())
     assert atoms.get_forces().dtype == np.float64
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda atoms: atoms.positions.__setitem__((1, 0), np.nan), "finite"),
+    (lambda atoms: atoms.positions.__setitem__(1, atoms.positions[0] + 0.05), "closer than"),
+])
+def test_malformed_structures_are_refused_before_the_model_sees_them(tiny_model, change, message):
+    atoms = molecule("H2O")
+    change(atoms)
+    atoms.calc = MLIPCalculator(tiny_model())
+    with pytest.raises(MLIPLabError, match=message):
+        atoms.get_potential_energy()

@@ -64,5 +64,5 @@ def test_pickled_objects_are_explained(tmp_path):
     with pytest.raises(MLIPLabError, match="stores Python objects other than tensors .* never unpickling code"):
         load_model(tmp_path / "module.pt")
     _write(tmp_path / "junk.pt", "random bytes")
-    with pytest.raises(MLIPLabError, match="not a PyTorch zip archive as written by save_model"):
+    with pytest.raises(MLIPLabError, match="not a PyTorch zip archive as written by mlip_lab.models.save_model"):
         load_model(tmp_path / "junk.pt")

@@ -230,7 +230,7 @@ def test_load_refuses_code_and_malformed_files(tmp_path, tiny_model):
     torch.save(bad_config, tmp_path / "bad.pt")
     with pytest.raises(MLIPLabError, match="surprise"):
         load_model(tmp_path / "bad.pt")
-    with pytest.raises(MLIPLabError, match="no model file"):
+    with pytest.raises(MLIPLabError, match="no MLIP Lab model file"):
         load_model(tmp_path / "missing.pt")
 
 

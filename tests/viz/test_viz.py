@@ -2,7 +2,6 @@
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -316,10 +315,3 @@ def test_ctrl_c_during_training_reports_the_best_epoch_kept(make_dataset, tiny_m
     assert dash.trainer.stop_reason == "interrupted" and len(dash.trainer.history) == 3
     assert dash.status.value == f"training interrupted; the best weights are kept (best: {epoch_summary(records()[2])})"
     assert len(dash.loss_figure.data[0].x) == 3  # the curves up to the interruption stay drawn
-
-
-def test_nothing_outside_viz_imports_viz():
-    package = Path(__file__).resolve().parents[2] / "mlip_lab"
-    offenders = [str(p.relative_to(package)) for p in package.rglob("*.py")
-                 if "viz" not in p.relative_to(package).parts and "mlip_lab.viz" in p.read_text()]
-    assert offenders == []

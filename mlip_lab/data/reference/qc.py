@@ -6,7 +6,7 @@ The level of theory is fixed by :class:`QCSettings`; results are converted to eV
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
@@ -29,8 +29,6 @@ class QCSettings:
     grid_level: int = 3
     max_cycle: int = 100
 
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _build_mf(symbols, positions, settings: QCSettings):

@@ -77,9 +77,3 @@ def follow_irc(ts: Atoms, calc, hessian: HessianFn, direction: str, dx: float = 
 def distance_signature(positions) -> np.ndarray:
     p = np.asarray(positions)
     return np.linalg.norm(p[:, None] - p[None, :], axis=-1)
-
-
-def closer_to(positions, hint_a, hint_b) -> bool:
-    """True when ``positions`` resembles ``hint_a`` more than ``hint_b`` (interatomic distance matrices)."""
-    sig = distance_signature(positions)
-    return np.abs(sig - distance_signature(hint_a)).sum() <= np.abs(sig - distance_signature(hint_b)).sum()
