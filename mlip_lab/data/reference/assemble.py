@@ -28,20 +28,43 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def tasks_to_dataset(tasks, store, name: str, with_hessians: bool) -> Dataset:
-    """Stack the labelled ``tasks`` (those the store has) into a padded dataset."""
+def tasks_to_dataset(tasks, store, name: str, with_hessians: bool, with_forces: bool = True) -> Dataset:
+    """Stack the labelled ``tasks`` (those the store has) into a padded dataset; ``with_forces=False`` for
+    energy-only labels."""
     tasks = [t for t in tasks if t.key in store.records]
     records = [store.records[t.key] for t in tasks]
     species = pad_ragged([[atomic_numbers[s] for s in t.symbols] for t in tasks], dtype=np.int64)
     positions = pad_ragged([t.positions for t in tasks], dtype=np.float64)
     energies = np.array([rec["energy"] for rec in records])
-    forces = pad_ragged([rec["forces"] for rec in records], dtype=np.float64)
+    forces = pad_ragged([rec["forces"] for rec in records], dtype=np.float64) if with_forces else None
     hessians = pad_ragged([0.5 * (rec["hessian"] + rec["hessian"].T) for rec in records], axes=2) if with_hessians else None
     return Dataset(
         species, positions, energies, forces, hessians,
         molecule=np.array([t.system for t in tasks]), category=np.array([t.category for t in tasks]),
         temperature=np.array([t.temperature for t in tasks]), name=name,
     )
+
+
+def _label_name(recipe) -> str:
+    return "CCSD(T)" if recipe.label_method == "ccsd(t)" else "DFT"
+
+
+def _method(recipe) -> dict:
+    """The level of theory of the labels, for the metadata and the card."""
+    if recipe.label_method == "ccsd(t)":
+        cc = recipe.coupled_cluster
+        return {"program": "PySCF", "method": "CCSD(T)", "reference": "RHF", "basis": cc.basis,
+                "frozen_core": cc.frozen_core, "scf_conv_tol_hartree": cc.scf_conv_tol,
+                "cc_conv_tol_hartree": cc.cc_conv_tol, "max_cycles": cc.max_cycle,
+                "derivatives": ("analytic CCSD(T) gradients (pyscf.grad.ccsd_t with the CCSD(T) lambda equations "
+                                "solved), the same frozen core as the energies") if recipe.label_forces
+                else "none: energies only"}
+    settings = recipe.settings
+    return {"program": "PySCF", "functional": settings.xc, "basis": settings.basis,
+            "dispersion": "D3(BJ) via pyscf-dispersion (part of the functional name)",
+            "scf_conv_tol_hartree": settings.conv_tol, "scf_conv_tol_grad": settings.conv_tol_grad,
+            "grid_level": settings.grid_level, "max_scf_cycles": settings.max_cycle,
+            "derivatives": "analytic gradients and Hessians"}
 
 
 def assemble(recipe, tasks, stationary, store, out_dir: Path) -> Path:
@@ -55,13 +78,9 @@ def assemble(recipe, tasks, stationary, store, out_dir: Path) -> Path:
         "recipe": recipe.name,
         "description": recipe.description,
         "programs": _versions(),
-        "method": {"program": "PySCF", "functional": recipe.settings.xc, "basis": recipe.settings.basis,
-                   "dispersion": "D3(BJ) via pyscf-dispersion (part of the functional name)",
-                   "scf_conv_tol_hartree": recipe.settings.conv_tol, "scf_conv_tol_grad": recipe.settings.conv_tol_grad,
-                   "grid_level": recipe.settings.grid_level, "max_scf_cycles": recipe.settings.max_cycle,
-                   "derivatives": "analytic gradients and Hessians"},
+        "method": _method(recipe),
         "sampling": {"geometry_searches": "Sella (minima, order-1 saddle points, IRC)",
-                     "md_driver": "GFN2-xTB (tblite) Langevin; every stored label is DFT",
+                     "md_driver": f"GFN2-xTB (tblite) Langevin; every stored label is {_label_name(recipe)}",
                      "nms_temperatures_K": list(recipe.nms_temperatures), "md_temperatures_K": list(recipe.md_temperatures),
                      "seed": recipe.seed},
         "units": {"energy": "eV", "length": "Angstrom", "forces": "eV/Angstrom", "hessians": "eV/Angstrom^2"},
@@ -70,10 +89,18 @@ def assemble(recipe, tasks, stationary, store, out_dir: Path) -> Path:
         "date": date.today().isoformat(),
         "command": f"python -m mlip_lab.data.reference build {recipe.name}",
     }
-    main = tasks_to_dataset(tasks, store, recipe.name, with_hessians=recipe.hessian_for_all)
+    if recipe.draws:
+        provenance["sampling"]["drawn_from"] = [dict(vars(d), molecules=list(d.molecules), categories=list(d.categories))
+                                                for d in recipe.draws]
+    main = tasks_to_dataset(tasks, store, recipe.name, with_hessians=recipe.hessian_for_all,
+                            with_forces=recipe.label_forces)
     main.metadata = dict(provenance, counts=main.counts("category"), molecules=main.counts("molecule"))
+    if recipe.draws:
+        # Index of each configuration in the dataset it was drawn from (-1: sampled by this recipe), so a
+        # lesson can put that dataset's labels of the same geometries beside these.
+        main.metadata["source_indices"] = [t.source_index for t in tasks if t.key in store.records]
     paths = [_write(main, out_dir)]
-    if not recipe.hessian_for_all:
+    if recipe.label_method == "dft" and not recipe.hessian_for_all:
         minima = tasks_to_dataset([t for t in tasks if t.hessian], store, f"{recipe.name}_minima", with_hessians=True)
         minima.metadata = dict(provenance, counts=minima.counts("category"), molecules=minima.counts("molecule"))
         paths.append(_write(minima, out_dir))
@@ -86,6 +113,13 @@ def _write(dataset: Dataset, out_dir: Path) -> Path:
     return path
 
 
+def _draw_text(draw: dict) -> str:
+    amount = f"{draw['per_stratum']} per" if draw["per_stratum"] is not None else f"{draw['fraction']:.0%} of each"
+    molecules = ", ".join(draw["molecules"]) or "every molecule"
+    return (f"geometries drawn from `{draw['dataset']}`: {amount} (molecule, category, temperature) stratum of "
+            f"{molecules}, categories {', '.join(draw['categories'])}, after skipping {draw['skip']} (seed {draw['seed']})")
+
+
 def provenance_card(dataset: Dataset) -> str:
     """A Markdown card describing how ``dataset`` was made, from its metadata."""
     md = dataset.metadata
@@ -95,20 +129,30 @@ def provenance_card(dataset: Dataset) -> str:
     cpu = md["cpu_seconds"]
     md_temperatures = md["sampling"]["md_temperatures_K"]
     md_part = f", MD at {md_temperatures} K" if md_temperatures else " (no MD sampling)"
+    fields = ", ".join(f for f in ("energies", "forces", "Hessians") if getattr(dataset, f.lower()) is not None)
+    if method.get("method") == "CCSD(T)":
+        level = (f"CCSD(T) / {method['basis']} on an {method['reference']} reference in {method['program']} "
+                 f"{programs['pyscf']}, {'frozen core' if method['frozen_core'] else 'all electrons correlated'}; "
+                 f"{method['derivatives']};\n  SCF energy tolerance {method['scf_conv_tol_hartree']} Ha, CCSD energy "
+                 f"tolerance {method['cc_conv_tol_hartree']} Ha, at most {method['max_cycles']} cycles each (then a "
+                 "second-order SCF retry)")
+    else:
+        level = (f"{method['functional']} / {method['basis']} in {method['program']} {programs['pyscf']}, dispersion "
+                 f"{method['dispersion']};\n  {method['derivatives']}; SCF energy tolerance {method['scf_conv_tol_hartree']} "
+                 f"Ha, gradient tolerance\n  {method['scf_conv_tol_grad']}, DFT grid level {method['grid_level']}, at most "
+                 f"{method['max_scf_cycles']} SCF cycles\n  (then a second-order SCF retry)")
+    drawn = "".join(f"; {_draw_text(d)}" for d in md["sampling"].get("drawn_from", ()))
     return f"""# Dataset `{dataset.name}`
 
 {md['description']}
 
 - Configurations: {len(dataset)} (up to {dataset.max_atoms} atoms); elements Z = {dataset.elements}
-- Fields: energies, forces{', Hessians' if dataset.hessians is not None else ''}; labels molecule, category, temperature
-- Level of theory: {method['functional']} / {method['basis']} in {method['program']} {programs['pyscf']}, dispersion {method['dispersion']};
-  {method['derivatives']}; SCF energy tolerance {method['scf_conv_tol_hartree']} Ha, gradient tolerance
-  {method['scf_conv_tol_grad']}, DFT grid level {method['grid_level']}, at most {method['max_scf_cycles']} SCF cycles
-  (then a second-order SCF retry)
+- Fields: {fields}; labels molecule, category, temperature
+- Level of theory: {level}
 - Sampling: {md['sampling']['geometry_searches']}; MD driver {md['sampling']['md_driver']};
-  normal-mode sampling at {md['sampling']['nms_temperatures_K']} K{md_part}, seed {md['sampling']['seed']}
+  normal-mode sampling at {md['sampling']['nms_temperatures_K']} K{md_part}, seed {md['sampling']['seed']}{drawn}
 - Units: energy {md['units']['energy']}, length {md['units']['length']}, forces {md['units']['forces']}, Hessians {md['units']['hessians']}
-- Configurations dropped because the SCF did not converge: {md['dropped_scf_not_converged']}
+- Configurations dropped because the SCF{' or the coupled-cluster iterations' if method.get('method') == 'CCSD(T)' else ''} did not converge: {md['dropped_scf_not_converged']}
 - Worker time: {cpu['geometry_searches'] / 3600:.2f} h geometry searches + {cpu['labels'] / 3600:.2f} h labels (wall seconds of single-thread workers, summed: more than the CPU time when the machine was busy with other work)
 - Built {md['date']} with: `{md['command']}` (resumable; the work folder is `data/build/{md['recipe']}/`)
 - Programs: {', '.join(f'{k} {v}' for k, v in programs.items())}

@@ -5,8 +5,9 @@ Stages, each skipped when its output already exists in the work folder:
 1. ``stationary/<system>.npz``: minima (and for reactions the transition state, the IRC both ways and
    the relaxed IRC ends), each with its analytic Hessian; for molecules also GFN2-xTB MD snapshots.
 2. task list: every configuration to label, drawn deterministically from stage 1 and the recipe seed.
-3. ``labels.npz`` + ``scf_log.jsonl``: DFT labels, flushed every few configurations. A configuration
-   whose SCF does not converge is logged, counted and never stored.
+   Recipes with ``draws`` also take geometries from a shipped dataset (stratified, seeded).
+3. ``labels.npz`` + ``scf_log.jsonl``: DFT or CCSD(T) labels, flushed every few configurations. A
+   configuration whose SCF (or coupled-cluster iteration) does not converge is logged, counted and never stored.
 4. assembly into ``mlip_lab/datasets/<name>.npz`` (where ``load`` finds it) plus a provenance card
    ``mlip_lab/datasets/<name>.md``.
 
@@ -41,6 +42,7 @@ class Task:
     symbols: tuple[str, ...]
     positions: np.ndarray
     hessian: bool
+    source_index: int = -1  # index in the shipped dataset a drawn geometry comes from; -1 = sampled here
 
 
 def _init_worker(threads: int) -> None:
@@ -50,8 +52,9 @@ def _init_worker(threads: int) -> None:
     lib.num_threads(threads)
 
 
-def _rng(recipe: Recipe, *parts) -> np.random.Generator:
-    text = "/".join(str(p) for p in (recipe.seed, *parts))
+def _rng(seed: int, *parts) -> np.random.Generator:
+    """A generator fixed by ``seed`` and the labels in ``parts`` (system, kind, temperature, ...)."""
+    text = "/".join(str(p) for p in (seed, *parts))
     return np.random.default_rng(int.from_bytes(text.encode(), "little") % (2**63))
 
 
@@ -73,7 +76,7 @@ def _stationary_molecule(recipe: Recipe, name: str) -> dict:
         raise MLIPLabError(f"{name}: optimised minimum has {n_imag} imaginary frequencies")
     out = {"min_positions": minimum.positions, "min_hessian": hessian}
     for t in recipe.md_temperatures:
-        rng = _rng(recipe, name, "md", t)
+        rng = _rng(recipe.seed, name, "md", t)
         out[f"md_{t:g}"] = tight_binding_md_samples(mol.symbols, minimum.positions, t, _md_frames(recipe, name), rng)
     return out
 
@@ -171,7 +174,8 @@ def make_tasks(recipe: Recipe, stationary: dict[str, dict]) -> list[Task]:
 
         def add(category, temperature, positions, index, stationary_point=False, _s=system, _sym=symbols):
             key = f"{_s}/{category}/{temperature:g}K/{index:04d}" if temperature == temperature else f"{_s}/{category}/{index:04d}"
-            tasks.append(Task(key, _s, category, temperature, _sym, np.asarray(positions), recipe.hessian_for_all or stationary_point))
+            wants_hessian = recipe.label_method == "dft" and (recipe.hessian_for_all or stationary_point)
+            tasks.append(Task(key, _s, category, temperature, _sym, np.asarray(positions), wants_hessian))
 
         for point in points:
             add(point, float("nan"), st[f"{point}_positions"], 0, stationary_point=True)
@@ -180,13 +184,41 @@ def make_tasks(recipe: Recipe, stationary: dict[str, dict]) -> list[Task]:
                 add("irc", float("nan"), pos, i + (0 if side == "reactant" else 1000))
         for t in recipe.nms_temperatures:
             for point in points:
-                rng = _rng(recipe, system, "nms", point, t)
+                rng = _rng(recipe.seed, system, "nms", point, t)
                 samples = normal_mode_samples(st[f"{point}_positions"], masses, st[f"{point}_hessian"], t, n_nms, rng)
                 for i, pos in enumerate(samples):
                     add("nms", t, pos, i + 1000 * points.index(point))
         for t in recipe.md_temperatures:
             for i, pos in enumerate(st[f"md_{t:g}"][:n_md]):
                 add("md", t, pos, i)
+    return tasks + drawn_tasks(recipe)
+
+
+def drawn_tasks(recipe: Recipe) -> list[Task]:
+    """The geometries ``recipe.draws`` take from shipped datasets, stratum by stratum (see :class:`Draw`)."""
+    from ase.data import chemical_symbols
+
+    from mlip_lab.data.io import load
+
+    tasks = []
+    for draw in recipe.draws:
+        source = load(draw.dataset)
+        temperature_keys = np.where(np.isfinite(source.temperature), source.temperature, -1.0)
+        strata = sorted({(m, c, t) for m, c, t in zip(source.molecule, source.category, temperature_keys)
+                         if c in draw.categories and (not draw.molecules or m in draw.molecules)})
+        for molecule, category, temperature in strata:
+            members = np.flatnonzero((source.molecule == molecule) & (source.category == category)
+                                     & (temperature_keys == temperature))
+            order = _rng(draw.seed, draw.dataset, molecule, category, temperature).permutation(members)
+            for index in order[draw.skip: draw.skip + draw.take(len(members))]:
+                n = int(source.n_atoms[index])
+                symbols = tuple(chemical_symbols[z] for z in source.species[index, :n])
+                if symbols != _symbols(str(molecule)):  # a resumed run rebuilds the symbols from the system name
+                    raise MLIPLabError(f"{draw.dataset}[{index}] ({molecule}) has atoms {symbols}, not the "
+                                       f"{_symbols(str(molecule))} of the recipe system of that name")
+                key = f"{molecule}/{category}/{temperature:g}K/{draw.dataset}{int(index):05d}"
+                tasks.append(Task(key, str(molecule), str(category), float(source.temperature[index]), symbols,
+                                  source.positions[index, :n].copy(), False, int(index)))
     return tasks
 
 
@@ -195,9 +227,12 @@ def load_or_make_tasks(recipe: Recipe, stationary: dict[str, dict], path: Path) 
     geometries even if the sampling code has changed since."""
     if path.exists():
         with np.load(path) as z:
+            sources = z["source_index"] if "source_index" in z.files else np.full(len(z["keys"]), -1)
             return [
-                Task(str(k), str(s), str(c), float(t), tuple(_symbols(str(s))), z["positions"][i, : len(_symbols(str(s)))], bool(h))
-                for i, (k, s, c, t, h) in enumerate(zip(z["keys"], z["systems"], z["categories"], z["temperatures"], z["hessian"]))
+                Task(str(k), str(s), str(c), float(t), tuple(_symbols(str(s))), z["positions"][i, : len(_symbols(str(s)))],
+                     bool(h), int(source))
+                for i, (k, s, c, t, h, source) in enumerate(zip(z["keys"], z["systems"], z["categories"],
+                                                                 z["temperatures"], z["hessian"], sources))
             ]
     tasks = make_tasks(recipe, stationary)
     _save_tasks(tasks, path)
@@ -209,14 +244,17 @@ def _save_tasks(tasks: list[Task], path: Path) -> None:
         path, keys=np.array([t.key for t in tasks]), systems=np.array([t.system for t in tasks]),
         categories=np.array([t.category for t in tasks]), temperatures=np.array([t.temperature for t in tasks]),
         hessian=np.array([t.hessian for t in tasks]), positions=pad_ragged([t.positions for t in tasks], dtype=np.float64),
+        source_index=np.array([t.source_index for t in tasks]),
     )
 
 
 # ---------------------------------------------------------------- stage 3: labels
-def _label_job(task: Task, settings) -> tuple[Task, dict]:
-    from mlip_lab.data.reference.qc import single_point
+def _label_job(task: Task, recipe: Recipe) -> tuple[Task, dict]:
+    from mlip_lab.data.reference.qc import coupled_cluster_point, single_point
 
-    return task, single_point(task.symbols, task.positions, settings, hessian=task.hessian)
+    if recipe.label_method == "ccsd(t)":
+        return task, coupled_cluster_point(task.symbols, task.positions, recipe.coupled_cluster, forces=recipe.label_forces)
+    return task, single_point(task.symbols, task.positions, recipe.settings, hessian=task.hessian)
 
 
 class LabelStore:
@@ -228,9 +266,13 @@ class LabelStore:
         self.records: dict[str, dict] = {}
         if self.path.exists():
             with np.load(self.path) as z:
+                # Files from before energy-only labels existed have forces for every configuration.
+                has_forces = z["has_forces"] if "has_forces" in z.files else np.ones(len(z["keys"]), bool)
                 for i, key in enumerate(z["keys"]):
                     n = int(z["n_atoms"][i])
-                    rec = {"energy": float(z["energies"][i]), "forces": z["forces"][i, :n]}
+                    rec = {"energy": float(z["energies"][i]), "n_atoms": n}
+                    if has_forces[i]:
+                        rec["forces"] = z["forces"][i, :n]
                     if z["has_hessian"][i]:
                         rec["hessian"] = z["hessians"][i, : 3 * n, : 3 * n]
                     self.records[str(key)] = rec
@@ -245,12 +287,13 @@ class LabelStore:
         return key in self.records or key in self.failed
 
     def add(self, task: Task, result: dict) -> None:
-        entry = {k: result[k] for k in ("converged", "scf_cycles", "solver")}
+        entry = {k: result[k] for k in ("converged", "scf_cycles", "solver", "cc_cycles") if k in result}
         entry.update(key=task.key, seconds=round(result["seconds"], 2))
         with self.log_path.open("a") as log:
             log.write(json.dumps(entry) + "\n")
         if result["converged"]:
-            self.records[task.key] = {k: result[k] for k in ("energy", "forces", "hessian") if k in result}
+            record = {k: result[k] for k in ("energy", "forces", "hessian") if k in result}
+            self.records[task.key] = dict(record, n_atoms=len(task.symbols))
         else:
             self.failed.add(task.key)
 
@@ -259,13 +302,14 @@ class LabelStore:
         if not keys:
             return
         records = [self.records[k] for k in keys]
-        n_max = max(len(rec["forces"]) for rec in records)
-        no_hessian = np.zeros((0, 0))  # padded to zeros like the missing atoms
+        n_max = max(rec["n_atoms"] for rec in records)
+        no_forces, no_hessian = np.zeros((0, 3)), np.zeros((0, 0))  # padded to zeros like the missing atoms
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez_compressed(
-            tmp, keys=np.array(keys), n_atoms=np.array([len(rec["forces"]) for rec in records]),
+            tmp, keys=np.array(keys), n_atoms=np.array([rec["n_atoms"] for rec in records]),
             energies=np.array([rec["energy"] for rec in records]),
-            forces=pad_ragged([rec["forces"] for rec in records], dtype=np.float64),
+            forces=pad_ragged([rec.get("forces", no_forces) for rec in records], length=n_max, dtype=np.float64),
+            has_forces=np.array(["forces" in rec for rec in records]),
             hessians=pad_ragged([rec.get("hessian", no_hessian) for rec in records], length=3 * n_max, axes=2, dtype=np.float64),
             has_hessian=np.array(["hessian" in rec for rec in records]),
         )
@@ -316,7 +360,7 @@ def update_tasks(recipe_name: str, work_dir=None, redraw_md: bool = False, progr
         frames = _md_frames(recipe, system)
         stale = [t for t in recipe.md_temperatures if redraw_md or len(st[f"md_{t:g}"]) < frames]
         for t in stale:
-            st[f"md_{t:g}"] = tight_binding_md_samples(_symbols(system), st["min_positions"], t, frames, _rng(recipe, system, "md", t))
+            st[f"md_{t:g}"] = tight_binding_md_samples(_symbols(system), st["min_positions"], t, frames, _rng(recipe.seed, system, "md", t))
         if stale:
             _save_stationary(work / "stationary" / f"{system}.npz", st)
         stationary[system] = st
@@ -378,9 +422,9 @@ def build(recipe_name: str, work_dir=None, out_dir=None, workers: int | None = N
         todo = [t for t in tasks if not store.done(t.key)]
         if max_tasks is not None:
             todo = todo[:max_tasks]
-        futures = [pool.submit(_label_job, t, recipe.settings) for t in todo]
+        futures = [pool.submit(_label_job, t, recipe) for t in todo]
         bar = tqdm(total=len(tasks), initial=len(tasks) - len([t for t in tasks if not store.done(t.key)]),
-                   desc=f"{recipe.name}: DFT labels", disable=not progress)
+                   desc=f"{recipe.name}: {recipe.label_method.upper()} labels", disable=not progress)
         try:
             for i, f in enumerate(as_completed(futures), 1):
                 task, result = f.result()

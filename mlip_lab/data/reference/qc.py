@@ -1,6 +1,8 @@
-"""PySCF single points: energy, forces and (optionally) the analytic Hessian of one geometry.
+"""PySCF single points: DFT energy, forces and (optionally) the analytic Hessian of one geometry, and
+CCSD(T) energies with (optionally) analytic CCSD(T) forces.
 
-The level of theory is fixed by :class:`QCSettings`; results are converted to eV, Å.
+The levels of theory are fixed by :class:`QCSettings` (DFT) and :class:`CoupledClusterSettings`; results are
+converted to eV, Å.
 """
 
 from __future__ import annotations
@@ -31,18 +33,28 @@ class QCSettings:
 
 
 
-def _build_mf(symbols, positions, settings: QCSettings):
-    from pyscf import dft, gto
+@dataclass(frozen=True)
+class CoupledClusterSettings:
+    """CCSD(T) on a restricted Hartree-Fock reference, the same frozen core for energies and forces."""
 
-    mol = gto.M(
-        atom=[(s, tuple(p)) for s, p in zip(symbols, np.asarray(positions, dtype=float))],
-        basis=settings.basis,
-        unit="Angstrom",
-        charge=0,
-        spin=0,
-        verbose=0,
-    )
-    mf = dft.RKS(mol)
+    basis: str = "cc-pvdz"
+    frozen_core: bool = True  # the 1s orbitals of C, N, O stay doubly occupied (pyscf.data.elements.chemcore)
+    scf_conv_tol: float = 1e-10  # Hartree
+    cc_conv_tol: float = 1e-8  # Hartree, CCSD energy
+    max_cycle: int = 100
+
+
+def _molecule(symbols, positions, basis: str):
+    from pyscf import gto
+
+    return gto.M(atom=[(s, tuple(p)) for s, p in zip(symbols, np.asarray(positions, dtype=float))], basis=basis,
+                 unit="Angstrom", charge=0, spin=0, verbose=0)
+
+
+def _build_mf(symbols, positions, settings: QCSettings):
+    from pyscf import dft
+
+    mf = dft.RKS(_molecule(symbols, positions, settings.basis))
     mf.xc = settings.xc
     mf.conv_tol = settings.conv_tol
     mf.conv_tol_grad = settings.conv_tol_grad
@@ -83,6 +95,61 @@ def single_point(symbols, positions, settings: QCSettings = QCSettings(), hessia
             h = mf.Hessian().kernel()  # (N, N, 3, 3) Hartree/Bohr²
             h = np.asarray(h).transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
             result["hessian"] = h * HARTREE_PER_BOHR2_TO_EV_PER_ANGSTROM2
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def coupled_cluster_point(symbols, positions, settings: CoupledClusterSettings = CoupledClusterSettings(),
+                          forces: bool = False) -> dict:
+    """CCSD(T) energy (and analytic CCSD(T) forces, ``pyscf.grad.ccsd_t``) of one closed-shell geometry.
+
+    symbols: N element symbols; positions: (N, 3) Å. Returns ``converged`` (the RHF and the CCSD amplitudes
+    both converged), ``scf_cycles``, ``solver`` (the RHF solver: "diis", or "newton" as the fallback),
+    ``cc_cycles``, ``seconds`` and, when converged, ``energy`` (eV) and, if asked, ``forces`` (N, 3) eV/Å.
+    The frozen core is the same for energy and forces, so the forces are the exact gradient of the energy.
+    """
+    from pyscf import cc, scf
+    from pyscf.data.elements import chemcore
+
+    start = time.perf_counter()
+    mol = _molecule(symbols, positions, settings.basis)
+    mf = scf.RHF(mol)
+    mf.conv_tol, mf.max_cycle = settings.scf_conv_tol, settings.max_cycle
+    cycles = []
+    mf.callback = lambda env: cycles.append(env.get("cycle"))
+    mf.kernel()
+    solver = "diis"
+    if not mf.converged:
+        mf = mf.newton()
+        mf.kernel(mf.make_rdm1())
+        solver = "newton"
+    result = {"converged": False, "scf_cycles": len(cycles), "solver": solver, "cc_cycles": 0}
+    if mf.converged:
+        solver_cc = cc.CCSD(mf, frozen=chemcore(mol) if settings.frozen_core else None)
+        solver_cc.conv_tol, solver_cc.max_cycle = settings.cc_conv_tol, settings.max_cycle
+        cc_cycles = []
+        solver_cc.callback = lambda env: cc_cycles.append(env.get("cycle"))
+        solver_cc.kernel()
+        result["cc_cycles"] = len(cc_cycles)
+        if solver_cc.converged:
+            triples = solver_cc.ccsd_t()
+            result.update(converged=True, energy=float(solver_cc.e_tot + triples) * HARTREE_EV)
+            if forces:
+                from pyscf.cc import ccsd_t_lambda
+                from pyscf.grad import ccsd_t as ccsd_t_gradients
+
+                # The gradient needs the CCSD(T) lambda amplitudes; left to itself the gradient code solves the
+                # plain CCSD lambda equations and returns a force that is not the derivative of this energy
+                # (7 % off for water, measured against finite differences).
+                eris = solver_cc.ao2mo()
+                lambdas_converged, l1, l2 = ccsd_t_lambda.kernel(solver_cc, eris, solver_cc.t1, solver_cc.t2,
+                                                                   max_cycle=settings.max_cycle, verbose=0)
+                if not lambdas_converged:
+                    result.update(converged=False)
+                    del result["energy"]
+                else:
+                    gradient = ccsd_t_gradients.Gradients(solver_cc).kernel(solver_cc.t1, solver_cc.t2, l1, l2, eris=eris)
+                    result["forces"] = -np.asarray(gradient) * HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM
     result["seconds"] = time.perf_counter() - start
     return result
 

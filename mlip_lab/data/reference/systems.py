@@ -104,5 +104,14 @@ MOLECULES: dict[str, Molecule] = {
         _ase_molecule("methanol", "CH3OH"),
         _ase_molecule("formic_acid", "HCOOH"),
         _ase_molecule("ethanol", "CH3CH2OH"),
+        # Not in organics: the unseen molecules of the ccsdt_grading set.
+        _ase_molecule("acetaldehyde", "CH3CHO"),
+        _ase_molecule("methylamine", "H3CNH2"),
+        _ase_molecule("hydrogen_cyanide", "HCN"),
+        # Planar formamide (not in ASE's g2 set): C=O 1.21, C-N 1.36, C-H 1.10, N-H 1.01 Å, angles near 120°;
+        # the DFT optimisation refines it.
+        Molecule("formamide", ("C", "O", "N", "H", "H", "H"),
+                 _tup([[0, 0, 0], [1.21, 0, 0], [-0.774, 1.118, 0], [-0.591, -0.928, 0], [-0.343, 2.031, 0],
+                       [-1.780, 1.035, 0]])),
     ]
 }
