@@ -6,6 +6,8 @@ from mlip_lab.exercises.lesson01 import check_cutoff, check_forces, check_kcal_c
 from mlip_lab.exercises.lesson02 import check_hutchinson, check_hvp, check_rademacher
 from mlip_lab.exercises.lesson03 import check_better_probe, check_hessian_mae, check_hvps_per_hessian
 from mlip_lab.exercises.lesson04 import check_largest_stable_timestep, check_temperature, check_wavenumber
+from mlip_lab.exercises.lesson05 import check_binned_rmse, check_force_label, check_spearman
+from mlip_lab.exercises.lesson06 import check_atomic_energy_loss, check_closer_student
 from mlip_lab.exercises.solutions import SOLUTIONS, exercise
 
 __all__ = [
@@ -14,4 +16,6 @@ __all__ = [
     "check_hutchinson", "check_hvp", "check_rademacher",
     "check_better_probe", "check_hessian_mae", "check_hvps_per_hessian",
     "check_largest_stable_timestep", "check_temperature", "check_wavenumber",
+    "check_binned_rmse", "check_force_label", "check_spearman",
+    "check_atomic_energy_loss", "check_closer_student",
 ]

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.exercises.lesson05 import SOLUTIONS_05
+from mlip_lab.exercises.lesson06 import SOLUTIONS_06
 from mlip_lab.md import AMU_A2_PER_FS2_IN_EV
 from mlip_lab.physics.units import BOLTZMANN_EV_PER_K, EV_KCAL_PER_MOL, SPEED_OF_LIGHT_CM_PER_S
 from mlip_lab.settings import solutions_mode
@@ -126,6 +128,8 @@ SOLUTIONS = {
     "04.temperature": temperature,
     "04.largest_stable_timestep": largest_stable_timestep,
     "04.wavenumber": wavenumber,
+    **SOLUTIONS_05,
+    **SOLUTIONS_06,
 }
 
 

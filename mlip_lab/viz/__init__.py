@@ -7,6 +7,9 @@ from mlip_lab.viz.colors import colorbar_stops, per_atom_colors, value_range
 from mlip_lab.viz.dashboard import (
     DEFAULT_PARAMS, TrainingDashboard, best_record, epoch_summary, loss_curves, parity_points, parity_title,
 )
+from mlip_lab.viz.ensemble import (
+    TeacherForces, calibration_figure, level_difference_figure, time_to_failure_figure,
+)
 from mlip_lab.viz.figures import parity_figure, sensitivity_figure
 from mlip_lab.viz.hessian import (
     SCHEME_COLORS, HessianExplorer, NormalModeView, column_figure, coordinate_labels, cost_figure, frequency_figure,
@@ -17,15 +20,20 @@ from mlip_lab.viz.md import (
 )
 from mlip_lab.viz.molecule import MoleculeView, as_atoms, face_on, molecule_view, per_atom_values
 from mlip_lab.viz.ngl import color_scheme, ngl_view
+from mlip_lab.viz.teacher_student import (
+    TeacherStudentGap, atomic_energy_gaps, element_offsets, format_comparison, model_cost_figure,
+)
 
 __all__ = [
     "colorbar_stops", "per_atom_colors", "value_range",
     "DEFAULT_PARAMS", "TrainingDashboard", "best_record", "epoch_summary", "loss_curves", "parity_points",
     "parity_title",
+    "TeacherForces", "calibration_figure", "level_difference_figure", "time_to_failure_figure",
     "parity_figure", "sensitivity_figure",
     "SCHEME_COLORS", "HessianExplorer", "NormalModeView", "column_figure", "coordinate_labels", "cost_figure",
     "frequency_figure", "hessian_comparison", "hessian_heatmap", "hutchinson_figure", "normal_mode_view", "scheme_bars",
     "MDMonitor", "TrajectoryView", "shown_replicas", "spectrum_figure", "timestep_scan_figure", "trajectory_view",
     "MoleculeView", "as_atoms", "face_on", "molecule_view", "per_atom_values",
     "color_scheme", "ngl_view",
+    "TeacherStudentGap", "atomic_energy_gaps", "element_offsets", "format_comparison", "model_cost_figure",
 ]

@@ -7,6 +7,7 @@ import torch
 
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.exercises import (
+    check_atomic_energy_loss, check_closer_student,
     SOLUTIONS, check_better_probe, check_cutoff, check_forces, check_hessian_mae, check_hutchinson, check_hvp,
     check_hvps_per_hessian, check_kcal_conversion, check_largest_stable_timestep, check_rademacher,
     check_sensitivity, check_temperature, check_wavenumber, exercise,
@@ -20,6 +21,10 @@ HVP_VECTORS = torch.randn(WATER_POSITIONS.shape, generator=torch.Generator().man
 # Drift in eV/atom/ps; 2 fs drifts too much, 4 fs blew up, yet 3 fs is fine: stability need not be monotonic.
 SCAN = TimestepScan(timesteps=np.array([0.5, 1.0, 2.0, 3.0, 4.0]), drift=np.array([1e-4, 5e-4, 0.2, 5e-3, np.nan]),
                     fluctuation=np.zeros(5), blown_up=np.array([0, 0, 0, 0, 3]), n_replicas=3)
+# Lesson 06: teacher atomic energies of two configurations (the second padded) and two students' answers.
+TEACHER_ATOMIC = np.array([[-2.0, -0.5, -0.5], [-1.0, -0.4, 0.0]])
+STUDENTS = {"with atomic energies": TEACHER_ATOMIC + 0.01, "without atomic energies": TEACHER_ATOMIC + 0.2}
+PAIR_SPECIES = np.array([[8, 1, 1], [6, 1, 0]])
 ONEHOT_ROWS = [{"group": "all", "hessian_mae": 2.0}, {"group": "irc", "hessian_mae": 0.5}]
 RANDOM_ROWS = [{"group": "all", "hessian_mae": 1.0}, {"group": "irc", "hessian_mae": 0.9}]
 
@@ -62,6 +67,9 @@ CHECKS = {
     "04.temperature": lambda fn, ctx: check_temperature(fn),
     "04.largest_stable_timestep": lambda fn, ctx: check_largest_stable_timestep(fn(SCAN, 0.01), SCAN, 0.01),
     "04.wavenumber": lambda fn, ctx: check_wavenumber(9.0, fn(9.0)),
+    "06.atomic_energy_loss": lambda fn, ctx: check_atomic_energy_loss(fn),
+    "06.closer_student": lambda fn, ctx: check_closer_student(fn(TEACHER_ATOMIC, STUDENTS, PAIR_SPECIES),
+                                                              TEACHER_ATOMIC, STUDENTS, PAIR_SPECIES),
 }
 
 
