@@ -49,6 +49,11 @@ def _label_name(recipe) -> str:
     return "CCSD(T)" if recipe.label_method == "ccsd(t)" else "DFT"
 
 
+def _label_name_of(method: dict) -> str:
+    """The same name from a dataset's stored method metadata."""
+    return method.get("method", "DFT")
+
+
 def _method(recipe) -> dict:
     """The level of theory of the labels, for the metadata and the card."""
     if recipe.label_method == "ccsd(t)":
@@ -141,7 +146,12 @@ def provenance_card(dataset: Dataset) -> str:
                  f"{method['dispersion']};\n  {method['derivatives']}; SCF energy tolerance {method['scf_conv_tol_hartree']} "
                  f"Ha, gradient tolerance\n  {method['scf_conv_tol_grad']}, DFT grid level {method['grid_level']}, at most "
                  f"{method['max_scf_cycles']} SCF cycles\n  (then a second-order SCF retry)")
-    drawn = "".join(f"; {_draw_text(d)}" for d in md["sampling"].get("drawn_from", ()))
+    drawn = "; ".join(_draw_text(d) for d in md["sampling"].get("drawn_from", ()))
+    sampled_here = md["sampling"]["nms_temperatures_K"] or md_temperatures or md["counts"].get("min")
+    sampling = (f"{md['sampling']['geometry_searches']}; MD driver {md['sampling']['md_driver']};\n  normal-mode "
+                f"sampling at {md['sampling']['nms_temperatures_K']} K{md_part}, seed {md['sampling']['seed']}"
+                if sampled_here else f"no geometries of its own; every stored label is {_label_name_of(method)}")
+    sampling += f"; {drawn}" if drawn else ""
     return f"""# Dataset `{dataset.name}`
 
 {md['description']}
@@ -149,8 +159,7 @@ def provenance_card(dataset: Dataset) -> str:
 - Configurations: {len(dataset)} (up to {dataset.max_atoms} atoms); elements Z = {dataset.elements}
 - Fields: {fields}; labels molecule, category, temperature
 - Level of theory: {level}
-- Sampling: {md['sampling']['geometry_searches']}; MD driver {md['sampling']['md_driver']};
-  normal-mode sampling at {md['sampling']['nms_temperatures_K']} K{md_part}, seed {md['sampling']['seed']}{drawn}
+- Sampling: {sampling}
 - Units: energy {md['units']['energy']}, length {md['units']['length']}, forces {md['units']['forces']}, Hessians {md['units']['hessians']}
 - Configurations dropped because the SCF{' or the coupled-cluster iterations' if method.get('method') == 'CCSD(T)' else ''} did not converge: {md['dropped_scf_not_converged']}
 - Worker time: {cpu['geometry_searches'] / 3600:.2f} h geometry searches + {cpu['labels'] / 3600:.2f} h labels (wall seconds of single-thread workers, summed: more than the CPU time when the machine was busy with other work)
