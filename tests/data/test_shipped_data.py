@@ -9,7 +9,7 @@ from mlip_lab.physics.units import BOLTZMANN_EV_PER_K
 
 
 def test_every_promised_dataset_ships():
-    assert {"reactions", "organics", "organics_minima"} <= set(shipped_datasets())
+    assert {"reactions", "organics", "organics_minima", "organics_ccsdt"} <= set(shipped_datasets())
 
 
 def test_reactions_has_four_reactions_with_all_categories_and_a_hessian_for_every_configuration():
@@ -69,3 +69,18 @@ def test_provenance_card_names_the_level_of_theory_and_rebuild_command(name):
     assert data.metadata["method"]["functional"] == "wb97x-d3bj"
     assert "python -m mlip_lab.data.reference build" in data.metadata["command"]
     assert sum(data.metadata["counts"].values()) == len(data)
+
+
+def test_organics_ccsdt_is_energy_only_coupled_cluster_on_organics_geometries():
+    ccsdt, organics = load("organics_ccsdt"), load("organics")
+    assert len(ccsdt) >= 1000 and ccsdt.forces is None and ccsdt.hessians is None
+    assert ccsdt.metadata["method"]["method"] == "CCSD(T)" and ccsdt.metadata["method"]["basis"] == "cc-pvdz"
+    assert set(ccsdt.molecule) == set(organics.molecule) and set(ccsdt.category) == {"nms", "md"}
+    assert set(ccsdt.temperature) == set(organics.temperature[organics.category == "md"])
+    rows = np.asarray(ccsdt.metadata["source_indices"])
+    assert len(set(rows)) == len(ccsdt)
+    assert np.array_equal(ccsdt.positions, organics.positions[rows][:, : ccsdt.max_atoms])
+    # CCSD(T) and DFT differ by a large constant per molecule; what varies with geometry is tens of meV.
+    difference = ccsdt.energies - organics.energies[rows]
+    for molecule in set(ccsdt.molecule):
+        assert difference[ccsdt.molecule == molecule].std() < 0.15
