@@ -1,4 +1,4 @@
-"""The instructor's answer key: a reference solution for every exercise of notebooks 01-04.
+"""The instructor's answer key: a reference solution for every exercise of the notebooks.
 
 Each solution is written the way a student would write it (plain torch / numpy, no library shortcut that hides
 the idea), with the same signature as the blank function its exercise cell leaves to fill in. Answers that

@@ -21,8 +21,8 @@ TEACHER_COLORS = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17bec
 MEAN_COLOR = "#2ca02c"
 TRUE_COLOR = "#000000"  # element colours use red (O), blue (N), grey (C) and white (H): black and green stand out
 MEAN, TRUE = "teachers' mean", "true"
-TEACHER_RADIUS, MAIN_RADIUS = 0.035, 0.07  # Å: thin teachers, so the mean and the truth stay visible among them
-LONGEST_ARROW = 1.2  # Å: the default scale draws the largest force of a configuration this long
+TEACHER_RADIUS, MAIN_RADIUS = 0.05, 0.09  # Å: thin teachers, so the mean and the truth stay visible among them
+LONGEST_ARROW = 2.0  # Å: the default scale draws the largest force of a configuration this long (beyond the balls)
 
 
 def _rgb(color: str) -> list[float]:

@@ -7,7 +7,7 @@ import torch
 
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.exercises import (
-    check_atomic_energy_loss, check_closer_student,
+    check_atomic_energy_loss, check_binned_rmse, check_closer_student, check_force_label, check_spearman,
     SOLUTIONS, check_better_probe, check_cutoff, check_forces, check_hessian_mae, check_hutchinson, check_hvp,
     check_hvps_per_hessian, check_kcal_conversion, check_largest_stable_timestep, check_rademacher,
     check_sensitivity, check_temperature, check_wavenumber, exercise,
@@ -53,6 +53,11 @@ def probes_and_products():
 
 
 # How each exercise's notebook cell calls its checker with the student's function ``fn``.
+@pytest.fixture(scope="module")
+def teachers(make_model):
+    return [make_model(elements=(1, 8), seed=seed) for seed in (1, 2, 3)]
+
+
 CHECKS = {
     "01.cutoff": lambda fn, ctx: check_cutoff(fn),
     "01.sensitivity": lambda fn, ctx: check_sensitivity(fn),
@@ -67,6 +72,9 @@ CHECKS = {
     "04.temperature": lambda fn, ctx: check_temperature(fn),
     "04.largest_stable_timestep": lambda fn, ctx: check_largest_stable_timestep(fn(SCAN, 0.01), SCAN, 0.01),
     "04.wavenumber": lambda fn, ctx: check_wavenumber(9.0, fn(9.0)),
+    "05.force_label": lambda fn, ctx: check_force_label(fn, ctx["teachers"], WATER, WATER_POSITIONS),
+    "05.spearman": lambda fn, ctx: check_spearman(fn),
+    "05.binned_rmse": lambda fn, ctx: check_binned_rmse(fn),
     "06.atomic_energy_loss": lambda fn, ctx: check_atomic_energy_loss(fn),
     "06.closer_student": lambda fn, ctx: check_closer_student(fn(TEACHER_ATOMIC, STUDENTS, PAIR_SPECIES),
                                                               TEACHER_ATOMIC, STUDENTS, PAIR_SPECIES),
@@ -78,8 +86,8 @@ def test_every_solution_has_a_check():
 
 
 @pytest.mark.parametrize("key", sorted(CHECKS))
-def test_solution_passes_and_blank_fails(key, model, hessian_data):
-    context = {"model": model, "hessian_data": hessian_data}
+def test_solution_passes_and_blank_fails(key, model, teachers, hessian_data):
+    context = {"model": model, "teachers": teachers, "hessian_data": hessian_data}
     result = CHECKS[key](SOLUTIONS[key], context)
     assert result, result.message
     assert not CHECKS[key](blank, context)
