@@ -12,6 +12,9 @@ process around it (which dominates a process's RSS at these sizes).
 
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -54,13 +57,29 @@ def peak_step_memory(model, dataset: Dataset, n_replicas: int = 64, seed: int = 
         force_field(state.species, state.positions)
         torch.cuda.synchronize(state.positions.device)
         return int(torch.cuda.max_memory_allocated(state.positions.device) - before)
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
+    with _quiet_native_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
         force_field(state.species, state.positions)
     running, peak = 0, 0
     for event in sorted(profiler.events(), key=lambda e: e.time_range.start):
         running += event.self_cpu_memory_usage  # an operator's own allocations minus frees, nested ops excluded
         peak = max(peak, running)
     return int(peak)
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """Silence file descriptor 2 for the duration: this torch build's profiler prints "USDT ... profiler_start /
+    profiler_stop" lines from C++ on every start and stop, which no setting turns off and which would land in
+    every notebook cell that measures memory. Python exceptions still propagate as usual."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 @dataclass(frozen=True)

@@ -26,3 +26,13 @@ def test_model_cost_reports_parameters_speed_and_memory(make_model, minima):
     assert cost.parameters == count_parameters(model) and cost.atom_steps_per_s > 0 and cost.peak_memory > 0
     with pytest.raises(MLIPLabError, match=r"elements \[7, 8\]"):
         md_speed(make_model((1, 6)), minima, n_replicas=2, n_steps=1)
+
+
+def test_cpu_memory_measurement_prints_nothing(capfd):
+    """The profiler behind it prints "USDT ... profiler_start" lines from C++; a notebook cell must stay clean."""
+    from mlip_lab.data import load
+    from mlip_lab.distill import STUDENT_CONFIG, build_hipnn, peak_step_memory
+
+    assert peak_step_memory(build_hipnn(STUDENT_CONFIG), load("organics_minima"), n_replicas=2) > 0
+    captured = capfd.readouterr()
+    assert "USDT" not in captured.err + captured.out
