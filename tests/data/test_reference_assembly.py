@@ -16,7 +16,7 @@ def task(key, symbols, offset, hessian):
 
 def label(n, seed, hessian):
     rng = np.random.default_rng(seed)
-    rec = {"energy": float(rng.normal()), "forces": rng.normal(size=(n, 3))}
+    rec = {"energy": float(rng.normal()), "forces": rng.normal(size=(n, 3)), "n_atoms": n}
     if hessian:
         a = rng.normal(size=(3 * n, 3 * n))
         rec["hessian"] = a + a.T
