@@ -9,7 +9,7 @@ from mlip_lab.physics.units import BOLTZMANN_EV_PER_K
 
 
 def test_every_promised_dataset_ships():
-    assert {"reactions", "organics", "organics_minima", "organics_ccsdt"} <= set(shipped_datasets())
+    assert {"reactions", "organics", "organics_minima", "organics_ccsdt", "ccsdt_grading"} <= set(shipped_datasets())
 
 
 def test_reactions_has_four_reactions_with_all_categories_and_a_hessian_for_every_configuration():
@@ -84,3 +84,38 @@ def test_organics_ccsdt_is_energy_only_coupled_cluster_on_organics_geometries():
     difference = ccsdt.energies - organics.energies[rows]
     for molecule in set(ccsdt.molecule):
         assert difference[ccsdt.molecule == molecule].std() < 0.15
+
+
+def test_ccsdt_grading_has_forces_for_seen_and_unseen_molecules():
+    grading, training, organics = load("ccsdt_grading"), load("organics_ccsdt"), load("organics")
+    assert len(grading) >= 60 and grading.forces is not None
+    assert grading.metadata["method"]["method"] == "CCSD(T)"
+    unseen = ~np.isin(grading.molecule, list(set(organics.molecule)))
+    assert unseen.sum() >= 20 and len(set(grading.molecule[unseen])) >= 2
+    rows = np.asarray(grading.metadata["source_indices"])
+    assert np.all(rows[unseen] == -1) and np.all(rows[~unseen] >= 0)
+    assert not set(rows[~unseen]) & set(training.metadata["source_indices"])  # training never sees them
+
+
+@pytest.mark.qc
+@pytest.mark.slow
+def test_ccsdt_grading_forces_are_minus_the_gradient_of_the_energy():
+    """A few stored analytic CCSD(T) forces against central differences of freshly computed CCSD(T) energies."""
+    pytest.importorskip("pyscf")
+    from ase.data import chemical_symbols
+
+    from mlip_lab.data.reference.qc import CoupledClusterSettings, coupled_cluster_point
+
+    grading = load("ccsdt_grading")
+    settings = CoupledClusterSettings(**{k: grading.metadata["method"][k] for k in ("basis", "frozen_core")})
+    step = 1e-3  # Å
+    for molecule, atom, axis in (("water", 0, 2), ("hydrogen_cyanide", 1, 0)):
+        index = int(np.flatnonzero(grading.molecule == molecule)[0])
+        n = int(grading.n_atoms[index])
+        symbols = [chemical_symbols[z] for z in grading.species[index, :n]]
+        energies = []
+        for sign in (1, -1):
+            positions = grading.positions[index, :n].copy()
+            positions[atom, axis] += sign * step
+            energies.append(coupled_cluster_point(symbols, positions, settings)["energy"])
+        assert -(energies[0] - energies[1]) / (2 * step) == pytest.approx(grading.forces[index, atom, axis], abs=2e-3)
