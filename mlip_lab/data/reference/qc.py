@@ -63,6 +63,19 @@ def _build_mf(symbols, positions, settings: QCSettings):
     return mf
 
 
+def _converge_scf(mf):
+    """Run the SCF; if DIIS does not converge, retry with second-order SCF, which rescues most hard cases
+    (near-degenerate geometries far from equilibrium). Returns (the mean field, DIIS cycles, "diis" or "newton")."""
+    cycles = []
+    mf.callback = lambda env: cycles.append(env.get("cycle"))
+    mf.kernel()
+    if mf.converged:
+        return mf, len(cycles), "diis"
+    mf = mf.newton()
+    mf.kernel(mf.make_rdm1())
+    return mf, len(cycles), "newton"
+
+
 def single_point(symbols, positions, settings: QCSettings = QCSettings(), hessian: bool = False) -> dict:
     """Label one closed-shell geometry.
 
@@ -71,19 +84,10 @@ def single_point(symbols, positions, settings: QCSettings = QCSettings(), hessia
     ``energy`` (eV), ``forces`` (N, 3) eV/Å and, if asked, ``hessian`` (3N, 3N) eV/Å².
     """
     start = time.perf_counter()
-    mf = _build_mf(symbols, positions, settings)
-    cycles = []
-    mf.callback = lambda env: cycles.append(env.get("cycle"))
-    mf.kernel()
-    solver = "diis"
-    if not mf.converged:
-        # Second-order SCF rescues most hard cases (near-degenerate geometries far from equilibrium).
-        mf = mf.newton()
-        mf.kernel(mf.make_rdm1())
-        solver = "newton"
+    mf, cycles, solver = _converge_scf(_build_mf(symbols, positions, settings))
     result = {
         "converged": bool(mf.converged),
-        "scf_cycles": len(cycles),
+        "scf_cycles": cycles,
         "solver": solver,
     }
     if mf.converged:
@@ -115,15 +119,8 @@ def coupled_cluster_point(symbols, positions, settings: CoupledClusterSettings =
     mol = _molecule(symbols, positions, settings.basis)
     mf = scf.RHF(mol)
     mf.conv_tol, mf.max_cycle = settings.scf_conv_tol, settings.max_cycle
-    cycles = []
-    mf.callback = lambda env: cycles.append(env.get("cycle"))
-    mf.kernel()
-    solver = "diis"
-    if not mf.converged:
-        mf = mf.newton()
-        mf.kernel(mf.make_rdm1())
-        solver = "newton"
-    result = {"converged": False, "scf_cycles": len(cycles), "solver": solver, "cc_cycles": 0}
+    mf, cycles, solver = _converge_scf(mf)
+    result = {"converged": False, "scf_cycles": cycles, "solver": solver, "cc_cycles": 0}
     if mf.converged:
         solver_cc = cc.CCSD(mf, frozen=chemcore(mol) if settings.frozen_core else None)
         solver_cc.conv_tol, solver_cc.max_cycle = settings.cc_conv_tol, settings.max_cycle
