@@ -12,7 +12,7 @@ from ase.data import atomic_numbers
 
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.data.io import save_npz
-from mlip_lab.data.padding import pad_ragged
+from mlip_lab.data.frames import Frame, stack_frames
 
 PROGRAMS = ("pyscf", "pyscf-dispersion", "sella", "tblite", "ase", "numpy", "mlip_lab")
 
@@ -29,20 +29,21 @@ def _versions() -> dict[str, str]:
 
 
 def tasks_to_dataset(tasks, store, name: str, with_hessians: bool, with_forces: bool = True) -> Dataset:
-    """Stack the labelled ``tasks`` (those the store has) into a padded dataset; ``with_forces=False`` for
-    energy-only labels."""
-    tasks = [t for t in tasks if t.key in store.records]
-    records = [store.records[t.key] for t in tasks]
-    species = pad_ragged([[atomic_numbers[s] for s in t.symbols] for t in tasks], dtype=np.int64)
-    positions = pad_ragged([t.positions for t in tasks], dtype=np.float64)
-    energies = np.array([rec["energy"] for rec in records])
-    forces = pad_ragged([rec["forces"] for rec in records], dtype=np.float64) if with_forces else None
-    hessians = pad_ragged([0.5 * (rec["hessian"] + rec["hessian"].T) for rec in records], axes=2) if with_hessians else None
-    return Dataset(
-        species, positions, energies, forces, hessians,
-        molecule=np.array([t.system for t in tasks]), category=np.array([t.category for t in tasks]),
-        temperature=np.array([t.temperature for t in tasks]), name=name,
-    )
+    """Stack the labelled ``tasks`` (those the store has) into a padded dataset (through the readers' one
+    stacking step, :func:`~mlip_lab.data.frames.stack_frames`); ``with_forces=False`` for energy-only labels."""
+    frames = []
+    for t in tasks:
+        if t.key not in store.records:
+            continue
+        rec = store.records[t.key]
+        frames.append(Frame(
+            numbers=np.array([atomic_numbers[s] for s in t.symbols], dtype=np.int64),
+            positions=np.asarray(t.positions, dtype=np.float64), energy=rec["energy"],
+            forces=rec["forces"] if with_forces else None,
+            hessian=0.5 * (rec["hessian"] + rec["hessian"].T) if with_hessians else None,
+            molecule=t.system, category=t.category, temperature=t.temperature,
+        ))
+    return stack_frames(frames, name, source=f"recipe {name}")
 
 
 def _label_name(recipe) -> str:
