@@ -12,7 +12,8 @@ Goals: student force MAE ÷ baseline force MAE <= 0.7 on seen molecules; median 
 Teacher-student with atomic energies (``organics``, DFT E + F): a large teacher, a small student with the
 teacher's atomic energies and the same student without (the control). Goals: student force MAE ÷ teacher's
 <= 1.1; student MD atom-steps/s >= 3x the teacher's; student peak memory of one MD force evaluation <= 1/3 of the
-teacher's (both measured in this process).
+teacher's (both measured in this process). ``--part ts`` trains and saves them; ``--part cost`` measures the saved
+models side by side, so the timing can run alone on an idle machine after the long training.
 
     python benchmarks/distill.py --threads 2                      # everything, 3 seeds
     python benchmarks/distill.py --part ekd --data dft --seeds 0 1 2 --epochs 200
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -97,14 +99,15 @@ def run_ekd_part(args) -> None:
 
 
 def run_teacher_student_part(args) -> None:
+    """Train teacher and students per seed, print their accuracy and save them for :func:`run_cost_part`."""
     from mlip_lab.data import load
-    from mlip_lab.distill import count_parameters, force_errors_against, model_cost, train_teacher_and_students
+    from mlip_lab.distill import count_parameters, force_errors_against, train_teacher_and_students
+    from mlip_lab.models import save_model
     from mlip_lab.train import predict_dataset
 
-    rows = []
+    ratios = {"with AE": [], "without AE": []}
     for seed in args.seeds:
-        data = load("organics")
-        train, valid, test = data.split_random((0.8, 0.1, 0.1), seed=seed)
+        train, valid, test = load("organics").split_random((0.8, 0.1, 0.1), seed=seed)
         if args.quick:
             train, valid, test = (d.subset(np.arange(min(len(d), n))) for d, n in ((train, 96), (valid, 24), (test, 24)))
         start = time.perf_counter()
@@ -113,33 +116,50 @@ def run_teacher_student_part(args) -> None:
         maes = {who: force_errors_against(test, predict_dataset(trainer.model, test).forces).mae
                 for who, trainer in (("teacher", run.teacher), ("with AE", run.with_atomic_energies),
                                      ("without AE", run.without_atomic_energies))}
-        minima = load("organics_minima")
-        teacher_cost = model_cost(run.teacher.model, minima, n_replicas=args.replicas, seed=seed)
-        student_cost = model_cost(run.with_atomic_energies.model, minima, n_replicas=args.replicas, seed=seed)
-        rows.append({
-            "mae_ratio_with": maes["with AE"] / maes["teacher"], "mae_ratio_without": maes["without AE"] / maes["teacher"],
-            "speed": student_cost.atom_steps_per_s / teacher_cost.atom_steps_per_s,
-            "memory": student_cost.peak_memory / teacher_cost.peak_memory,
-        })
-        print(f"seed {seed} ({time.perf_counter() - start:.0f} s): force MAE teacher {maes['teacher']:.3f}, student with AE "
-              f"{maes['with AE']:.3f}, without {maes['without AE']:.3f} eV/Å; parameters {count_parameters(run.teacher.model)} "
-              f"vs {count_parameters(run.with_atomic_energies.model)}; atom-steps/s {teacher_cost.atom_steps_per_s:.3g} vs "
-              f"{student_cost.atom_steps_per_s:.3g}; peak memory {teacher_cost.peak_memory / 2**20:.1f} vs "
-              f"{student_cost.peak_memory / 2**20:.1f} MiB")
-    column = {key: [row[key] for row in rows] for key in rows[0]}
+        for who in ratios:
+            ratios[who].append(maes[who] / maes["teacher"])
+        save_model(run.teacher.model, args.models_dir / f"teacher_seed{seed}.pt")
+        save_model(run.with_atomic_energies.model, args.models_dir / f"student_seed{seed}.pt")
+        print(f"seed {seed} ({time.perf_counter() - start:.0f} s): force MAE teacher {maes['teacher']:.3f}, student with "
+              f"AE {maes['with AE']:.3f}, without {maes['without AE']:.3f} eV/Å; parameters "
+              f"{count_parameters(run.teacher.model)} vs {count_parameters(run.with_atomic_energies.model)}")
     print(f"\nTeacher-student on organics, {len(args.seeds)} seeds, {args.epochs} epochs:")
-    print(f"  force MAE student with AE ÷ teacher: {mean_spread(column['mae_ratio_with'])} (goal <= 1.1: "
-          f"{'met' if np.mean(column['mae_ratio_with']) <= 1.1 else 'NOT met'}); without AE ÷ teacher: "
-          f"{mean_spread(column['mae_ratio_without'])}")
-    print(f"  MD atom-steps/s student ÷ teacher: {mean_spread(column['speed'])} (goal >= 3: "
-          f"{'met' if np.mean(column['speed']) >= 3 else 'NOT met'})")
-    print(f"  peak memory student ÷ teacher: {mean_spread(column['memory'])} (goal <= 1/3: "
-          f"{'met' if np.mean(column['memory']) <= 1 / 3 else 'NOT met'})")
+    print(f"  force MAE student with AE ÷ teacher: {mean_spread(ratios['with AE'])} (goal <= 1.1: "
+          f"{'met' if np.mean(ratios['with AE']) <= 1.1 else 'NOT met'}); without AE ÷ teacher: "
+          f"{mean_spread(ratios['without AE'])}")
+
+
+def run_cost_part(args) -> None:
+    """MD speed and peak memory of the saved teacher and student of every seed, side by side in this process.
+
+    A separate part so that it can run alone on an idle machine after the (long) training."""
+    from mlip_lab.data import load
+    from mlip_lab.distill import model_cost
+    from mlip_lab.models import load_model
+
+    minima = load("organics_minima")
+    speed, memory = [], []
+    for seed in args.seeds:
+        teacher, student = (load_model(args.models_dir / f"{who}_seed{seed}.pt") for who in ("teacher", "student"))
+        teacher_cost = model_cost(teacher, minima, n_replicas=args.replicas, seed=seed)
+        student_cost = model_cost(student, minima, n_replicas=args.replicas, seed=seed)
+        speed.append(student_cost.atom_steps_per_s / teacher_cost.atom_steps_per_s)
+        memory.append(student_cost.peak_memory / teacher_cost.peak_memory)
+        print(f"seed {seed}: atom-steps/s teacher {teacher_cost.atom_steps_per_s:.3g}, student "
+              f"{student_cost.atom_steps_per_s:.3g}; peak memory of one force evaluation {teacher_cost.peak_memory / 2**20:.1f} "
+              f"vs {student_cost.peak_memory / 2**20:.1f} MiB ({args.replicas} replicas of the organics minima)")
+    print(f"\nTeacher-student cost, {len(args.seeds)} seeds:")
+    print(f"  MD atom-steps/s student ÷ teacher: {mean_spread(speed)} (goal >= 3: {'met' if np.mean(speed) >= 3 else 'NOT met'})")
+    print(f"  peak memory student ÷ teacher: {mean_spread(memory)} (goal <= 1/3: "
+          f"{'met' if np.mean(memory) <= 1 / 3 else 'NOT met'})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["ekd", "ts", "all"], default="all")
+    parser.add_argument("--part", choices=["ekd", "ts", "cost", "all"], default="all",
+                        help="ts trains and saves teacher and students; cost measures the saved ones (run it alone)")
+    parser.add_argument("--models-dir", type=Path, default=Path("runs/distill_benchmark"),
+                        help="where --part ts saves the teacher-student models that --part cost measures")
     parser.add_argument("--data", choices=["ccsdt", "dft"], default="ccsdt", help="EKD training data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=200)
@@ -160,6 +180,8 @@ def main():
         run_ekd_part(args)
     if args.part in ("ts", "all"):
         run_teacher_student_part(args)
+    if args.part in ("cost", "all"):
+        run_cost_part(args)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ _KEYS = {"kind", "config", "state_dict"}
 
 
 def save_model(model: HIPNN | Ensemble, path) -> Path:
-    """Write ``model`` (a HIPNN or an Ensemble) to ``path``; returns the path."""
+    """Write ``model`` (a HIPNN or an Ensemble) to ``path``, creating missing folders; returns the path."""
     if isinstance(model, HIPNN):
         payload = {"kind": "HIPNN", "config": model.config.to_dict()}
     elif isinstance(model, Ensemble):
@@ -30,6 +30,7 @@ def save_model(model: HIPNN | Ensemble, path) -> Path:
         raise MLIPLabError(f"can only save HIPNN or Ensemble models, got {type(model).__name__}")
     payload["state_dict"] = model.state_dict()
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
     return path
 

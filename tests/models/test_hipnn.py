@@ -189,7 +189,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path, tiny_model):
     model = tiny_model(2, residual=True)
     model.fit_reference_energies([[1, 1, 8]], [-2068.0])
     species, positions = molecules(METHANE, WATER)
-    path = save_model(model, tmp_path / "model.pt")
+    path = save_model(model, tmp_path / "new folder" / "model.pt")  # missing folders are created
     raw = torch.load(path, weights_only=True)
     assert raw["config"] == model.config.to_dict() and isinstance(raw["config"]["elements"], list)
     loaded = load_model(path)
