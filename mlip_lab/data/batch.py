@@ -12,14 +12,14 @@ import torch
 class Batch:
     """B configurations padded to n atoms (n = the largest in this batch).
 
-    species (B, n) long; positions (B, n, 3); energies (B,); forces (B, n, 3) | None;
+    species (B, n) long; positions (B, n, 3); energies (B,) | None; forces (B, n, 3) | None;
     hessians (B, 3n, 3n) | None; atomic_energies (B, n) | None; cells (B, 3, 3) | None; pbc (B, 3) | None;
     indices (B,) rows of the source dataset.
     """
 
     species: torch.Tensor
     positions: torch.Tensor
-    energies: torch.Tensor
+    energies: torch.Tensor | None
     indices: torch.Tensor
     forces: torch.Tensor | None = None
     hessians: torch.Tensor | None = None

@@ -23,8 +23,9 @@ PER_CONFIG_FIELDS = (
 class Dataset:
     """M configurations of up to N atoms.
 
-    species (M, N) int atomic numbers, 0 = padding; positions (M, N, 3) Å; energies (M,) eV;
-    forces (M, N, 3) eV/Å or None; hessians (M, 3N, 3N) eV/Å² or None; atomic_energies (M, N) eV or
+    species (M, N) int atomic numbers, 0 = padding; positions (M, N, 3) Å; energies (M,) eV or None;
+    forces (M, N, 3) eV/Å or None (energies, forces or both; force-matching data such as coarse-grained
+    liquids have no energies); hessians (M, 3N, 3N) eV/Å² or None; atomic_energies (M, N) eV or
     None; cells (M, 3, 3) Å and pbc (M, 3) bool or None; molecule and category (M,) str; temperature
     (M,) K (NaN where it does not apply). ``metadata`` holds provenance (JSON-serialisable).
     Construction validates everything and raises :class:`MLIPLabError` naming the problem.
@@ -32,7 +33,7 @@ class Dataset:
 
     species: np.ndarray
     positions: np.ndarray
-    energies: np.ndarray
+    energies: np.ndarray | None = None
     forces: np.ndarray | None = None
     hessians: np.ndarray | None = None
     atomic_energies: np.ndarray | None = None
@@ -45,7 +46,7 @@ class Dataset:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        m = len(np.asarray(self.energies).reshape(-1)) if self.energies is not None else 0
+        m = len(np.asarray(self.species)) if self.species is not None else 0
         if self.molecule is None:  # labels are optional for hand-made datasets
             self.molecule = np.full(m, "", dtype=object)
         if self.category is None:
@@ -58,17 +59,19 @@ class Dataset:
 
     # ------------------------------------------------------------------ basic views
     def __len__(self) -> int:
-        return len(self.energies)
+        return len(self.species)
 
     def __repr__(self) -> str:
         extras = self.labelled_fields[1:]
-        return f"Dataset({self.name or 'unnamed'}: {len(self)} configurations, up to {self.max_atoms} atoms, with {', '.join(extras) or 'energies only'})"
+        fields = self.labelled_fields
+        shown = "energies only" if fields == ["energies"] else ", ".join(f for f in fields if f != "energies")
+        return f"Dataset({self.name or 'unnamed'}: {len(self)} configurations, up to {self.max_atoms} atoms, with {shown})"
 
     @property
     def labelled_fields(self) -> list[str]:
-        """The per-configuration arrays this dataset carries: "energies" and any of forces, hessians,
+        """The per-configuration arrays this dataset carries: any of energies, forces, hessians,
         atomic_energies, cells."""
-        return ["energies"] + [f for f in ("forces", "hessians", "atomic_energies", "cells") if getattr(self, f) is not None]
+        return [f for f in ("energies", "forces", "hessians", "atomic_energies", "cells") if getattr(self, f) is not None]
 
     @property
     def max_atoms(self) -> int:

@@ -15,7 +15,7 @@ from mlip_lab.data.padding import pad_ragged
 from mlip_lab.data.validation import MAX_Z
 from mlip_lab.errors import MLIPLabError
 
-OPTIONAL_LABELS = ("forces", "hessian", "atomic_energies")
+OPTIONAL_LABELS = ("energy", "forces", "hessian", "atomic_energies")
 # Padding every configuration to the largest one can need far more memory than the file: refuse beyond
 # this many stored numbers (2 GiB of float64) instead of running out of memory.
 MAX_PADDED_VALUES = 2**28
@@ -26,13 +26,13 @@ class Frame:
     """One configuration of k atoms.
 
     numbers (k,) atomic numbers; positions (k, 3) Å; energy eV; forces (k, 3) eV/Å, hessian (3k, 3k) eV/Å²,
-    atomic_energies (k,) eV, each or None; cell (3, 3) Å and pbc (3,) bool or None; molecule and category
+    atomic_energies (k,) eV, each or None (a frame has an energy, forces or both); cell (3, 3) Å and pbc (3,) bool or None; molecule and category
     labels; temperature K (NaN where it does not apply).
     """
 
     numbers: np.ndarray
     positions: np.ndarray
-    energy: float
+    energy: float | None
     forces: np.ndarray | None = None
     hessian: np.ndarray | None = None
     atomic_energies: np.ndarray | None = None
@@ -46,7 +46,7 @@ class Frame:
 def stack_frames(frames: Iterable[Frame], name: str, source: str) -> Dataset:
     """Pad ``frames`` into one validated dataset; every problem is an :class:`MLIPLabError` naming ``source``.
 
-    Every frame must carry the same optional labels (forces, Hessian, atomic energies): a file whose
+    Every frame must carry the same optional labels (energy, forces, Hessian, atomic energies): a file whose
     frames disagree is rejected rather than silently losing a field.
     """
     frames = list(frames)
@@ -72,7 +72,7 @@ def stack_frames(frames: Iterable[Frame], name: str, source: str) -> Dataset:
         return Dataset(
             species=pad_ragged([f.numbers for f in frames], dtype=np.int64),
             positions=pad_ragged([f.positions for f in frames], dtype=np.float64),
-            energies=np.array([f.energy for f in frames], dtype=np.float64),
+            energies=None if frames[0].energy is None else np.array([f.energy for f in frames], dtype=np.float64),
             forces=stacked("forces"), hessians=stacked("hessian", axes=2), atomic_energies=stacked("atomic_energies"),
             cells=np.array([np.zeros((3, 3)) if f.cell is None else f.cell for f in frames], dtype=np.float64) if periodic else None,
             pbc=np.array([np.zeros(3, bool) if f.pbc is None else f.pbc for f in frames], dtype=bool) if periodic else None,
@@ -96,8 +96,9 @@ def checked_frame(i: int, numbers, positions, energy, forces=None, hessian=None,
     k = len(numbers)
     if not np.issubdtype(numbers.dtype, np.integer) or numbers.min() < 1 or numbers.max() > MAX_Z:
         raise MLIPLabError(f"configuration {i}: atomic numbers must be integers 1-{MAX_Z}, got {_preview(numbers.tolist())}")
-    if energy is None:
-        raise MLIPLabError(f"configuration {i} has no energy (set atoms.info['energy'] or attach a calculator result)")
+    if energy is None and forces is None:
+        raise MLIPLabError(f"configuration {i} has neither an energy nor forces (set atoms.info['energy'] or attach a "
+                           "calculator result with an energy, forces or both)")
     hessian = None if hessian is None else _numbers(i, "hessian", hessian)
     if hessian is not None:
         if hessian.size != (3 * k) ** 2:
@@ -106,7 +107,7 @@ def checked_frame(i: int, numbers, positions, energy, forces=None, hessian=None,
     return Frame(
         numbers=numbers.astype(np.int64),
         positions=_numbers(i, "positions", positions, (k, 3)),
-        energy=float(_numbers(i, "energy", energy, ())),
+        energy=None if energy is None else float(_numbers(i, "energy", energy, ())),
         forces=None if forces is None else _numbers(i, "forces", forces, (k, 3)),
         hessian=hessian,
         atomic_energies=None if atomic_energies is None else _numbers(i, "atomic_energies", atomic_energies, (k,)),

@@ -117,7 +117,7 @@ def to_ase(dataset: Dataset) -> list:
         if dataset.cells is not None:
             atoms.cell = dataset.cells[i]
             atoms.pbc = dataset.pbc[i] if dataset.pbc is not None else False
-        results = {"energy": float(dataset.energies[i])}
+        results = {} if dataset.energies is None else {"energy": float(dataset.energies[i])}
         if dataset.forces is not None:
             results["forces"] = dataset.forces[i, :n].copy()
         atoms.calc = SinglePointCalculator(atoms, **results)
@@ -133,7 +133,7 @@ def to_ase(dataset: Dataset) -> list:
 
 
 def from_ase(images, name: str = "", source: str = "ASE images") -> Dataset:
-    """Build a dataset from ``ase.Atoms`` carrying an energy (calculator results or ``info['energy']``).
+    """Build a dataset from ``ase.Atoms`` carrying an energy (calculator results or ``info['energy']``), forces, or both.
 
     Forces come from the calculator or ``arrays['forces']``, a flattened (3N)^2 Hessian from
     ``info['hessian']``, atomic energies from ``arrays['atomic_energies']``, labels from ``info``
@@ -170,7 +170,8 @@ def write_extxyz(dataset: Dataset, path) -> Path:
     for atoms in to_ase(dataset):
         props = "species:S:1:pos:R:3" + (":forces:R:3" if "forces" in atoms.calc.results else "") + (
             ":atomic_energies:R:1" if "atomic_energies" in atoms.arrays else "")
-        info = [f"energy={atoms.calc.results['energy']!r}", f"molecule={_extxyz_string(atoms.info['molecule'])}", f"category={atoms.info['category']}"]
+        info = [f"energy={atoms.calc.results['energy']!r}"] if "energy" in atoms.calc.results else []
+        info += [f"molecule={_extxyz_string(atoms.info['molecule'])}", f"category={atoms.info['category']}"]
         if "temperature" in atoms.info:
             info.append(f"temperature={atoms.info['temperature']!r}")
         if "hessian" in atoms.info:

@@ -7,7 +7,7 @@ import numpy as np
 
 from mlip_lab.errors import MLIPLabError
 
-REQUIRED = ("species", "positions", "energies")
+REQUIRED = ("species", "positions")
 CATEGORIES = ("min", "reactant", "product", "ts", "irc", "nms", "md", "other")
 MAX_Z = 118
 MIN_DISTANCE = 0.1  # Å; closer atoms make HIP-NN's 1/r sensitivities blow up (NaN or inf energies)
@@ -42,7 +42,10 @@ def validate_arrays(arrays: dict, source: str = "dataset") -> dict:
     """
     for name in REQUIRED:
         if arrays.get(name) is None:
-            _fail(source, f"missing required field '{name}' (a dataset needs species, positions and energies)")
+            _fail(source, f"missing required field '{name}' (a dataset needs species, positions and energies, forces or both)")
+    if arrays.get("energies") is None and arrays.get("forces") is None:
+        _fail(source, "has neither energies nor forces; give energies, forces (e.g. coarse-grained force-matching "
+                      "data) or both")
     species = np.asarray(arrays["species"])
     if species.ndim != 2:
         _fail(source, f"'species' must be (M, N) atomic numbers, got shape {species.shape}")
@@ -70,7 +73,7 @@ def validate_arrays(arrays: dict, source: str = "dataset") -> dict:
 
     out = {"species": species}
     positions = _as_float(source, "positions", arrays["positions"], (m, n, 3))
-    energies = _as_float(source, "energies", arrays["energies"], (m,))
+    energies = None if arrays.get("energies") is None else _as_float(source, "energies", arrays["energies"], (m,))
     out["positions"], out["energies"] = positions, energies
     shapes = {
         "forces": (m, n, 3), "hessians": (m, 3 * n, 3 * n), "atomic_energies": (m, n), "cells": (m, 3, 3),

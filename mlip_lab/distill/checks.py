@@ -12,14 +12,17 @@ TEACHER_ELEMENTS_KEY = "teacher_elements"
 
 
 def check_dataset(data, what: str = "the dataset") -> Dataset:
-    """Return ``data`` if it is a :class:`~mlip_lab.data.Dataset`, else raise :class:`MLIPLabError`.
+    """Return ``data`` if it is a :class:`~mlip_lab.data.Dataset` with energies, else raise :class:`MLIPLabError`.
 
-    A Dataset cannot exist without energies (its validation requires finite energies for every configuration),
-    so passing one is what guarantees the energies every recipe here trains on.
+    Every recipe here trains on energies; a Dataset that has them has finite ones for every configuration (its
+    validation sees to that), while force-only data (e.g. coarse-grained force matching) has none.
     """
     if not isinstance(data, Dataset):
         raise MLIPLabError(f"{what} must be a mlip_lab.data.Dataset with energies for every configuration, got "
                            f"{type(data).__name__}; build one with mlip_lab.data.Dataset(...) or mlip_lab.data.load")
+    if data.energies is None:
+        raise MLIPLabError(f"{what} ({data.name or 'unnamed'}) has no energies, and distillation trains on energies; "
+                           "use a dataset with reference energies")
     return data
 
 

@@ -97,6 +97,8 @@ class ErrorTerm(LossTerm):
 class EnergyLoss(ErrorTerm):
     """Error of the total energies (B,) in eV, or of the energies per atom with ``per_atom=True``."""
 
+    fields = ("energies",)
+
     def __init__(self, weight: float = 1.0, metric: str = "rmse", per_atom: bool = False, name: str | None = None):
         self.per_atom = per_atom
         self.quantity = "energy_per_atom" if per_atom else "energy"

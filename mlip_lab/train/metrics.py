@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlip_lab.data.dataset import Dataset
+from mlip_lab.errors import MLIPLabError
 from mlip_lab.models.contract import check_model, device_and_dtype
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 
@@ -68,7 +69,9 @@ class ErrorStats:
 
 
 def energy_errors(dataset: Dataset, predictions: DatasetPredictions, per_atom: bool = False) -> np.ndarray:
-    """(M,) predicted minus reference energies, eV (per atom if asked)."""
+    """(M,) predicted minus reference energies, eV (per atom if asked); NaN when the dataset has no energies."""
+    if dataset.energies is None:
+        return np.full(len(dataset), np.nan)
     err = predictions.energies - dataset.energies
     return err / dataset.n_atoms if per_atom else err
 
@@ -86,7 +89,8 @@ def error_table(dataset: Dataset, predictions: DatasetPredictions, by: str | Non
     """Rows of energy and force errors, overall and per value of ``by`` (``category``, ``molecule`` or None).
 
     unit "kcal/mol" gives energies in kcal/mol and forces in kcal/mol/Å; "eV" gives eV and eV/Å.
-    Each row: group, count, energy_mae, energy_rmse, force_mae, force_rmse (force columns NaN without forces).
+    Each row: group, count, energy_mae, energy_rmse, force_mae, force_rmse (energy columns NaN without reference
+    energies, force columns NaN without forces).
     """
     if unit not in ("kcal/mol", "eV"):
         raise ValueError(f"unit must be 'kcal/mol' or 'eV', got {unit!r}")
@@ -134,6 +138,8 @@ def parity_data(dataset: Dataset, predictions: DatasetPredictions, quantity: str
                 per_atom: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(reference, predicted) arrays for a parity plot: energies (per atom by default, eV) or force components (eV/Å)."""
     if quantity == "energy":
+        if dataset.energies is None:
+            raise MLIPLabError("this dataset has no reference energies to plot; use quantity='forces'")
         scale = dataset.n_atoms if per_atom else 1
         return dataset.energies / scale, predictions.energies / scale
     if quantity == "forces":

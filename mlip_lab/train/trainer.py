@@ -124,7 +124,8 @@ class Trainer:
         max_epochs = self.max_epochs if max_epochs is None else int(max_epochs)
         if resume:
             self.load_state_dict(load_checkpoint(self._checkpoint_path("last.pt")))
-        elif self.fit_reference_energies and not self.history and reference_energies_unset(self.model):
+        elif (self.fit_reference_energies and not self.history and self.train_set.energies is not None
+              and reference_energies_unset(self.model)):
             fit_reference_energies(self.model, self.train_set.species, self.train_set.energies)
         if self._best_state is None:  # nothing validated yet: the starting weights are the best known
             self._best_state = self._snapshot()

@@ -129,7 +129,9 @@ def assert_sane(d):
     real = d.species > 0
     assert real.any(axis=1).all() and ((d.species[real] >= 1) & (d.species[real] <= 118)).all()
     m, n = d.species.shape
-    assert d.positions.shape == (m, n, 3) and d.energies.shape == (m,)
+    assert d.positions.shape == (m, n, 3)
+    assert d.energies is not None or d.forces is not None  # force-only data (e.g. coarse-grained) is allowed
+    assert d.energies is None or d.energies.shape == (m,)
     for field in ("positions", "energies", "forces", "hessians", "atomic_energies", "cells"):
         value = getattr(d, field)
         assert value is None or np.isfinite(value).all(), field

@@ -247,7 +247,7 @@ def test_from_ase_periodic():
 def test_from_ase_missing_energy():
     images = [Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]]), Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.75]])]
     images[0].info["energy"] = -31.0
-    with pytest.raises(MLIPLabError, match="configuration 1 has no energy"):
+    with pytest.raises(MLIPLabError, match="configuration 1 has neither an energy nor forces"):
         from_ase(images, source="my images")
 
 

@@ -208,9 +208,17 @@ def test_empty_xyz(tmp_path, content):
 
 
 # ---------------------------------------------------------------------------------- missing fields
-def test_npz_missing_energies(tmp_path, good_arrays, write_raw_npz):
+def test_npz_without_energies_or_forces(tmp_path, good_arrays, write_raw_npz):
+    good_arrays["energies"] = good_arrays["forces"] = None
+    expect_error(write_raw_npz(tmp_path / "no_e.npz", good_arrays), "neither energies nor forces")
+
+
+def test_npz_forces_without_energies_loads(tmp_path, good_arrays, write_raw_npz):
+    """Force-matching data (coarse-grained liquids) carry forces and no energies."""
     good_arrays["energies"] = None
-    expect_error(write_raw_npz(tmp_path / "no_e.npz", good_arrays), "missing required field 'energies'")
+    data = load(write_raw_npz(tmp_path / "forces_only.npz", good_arrays))
+    assert data.energies is None and data.forces is not None and len(data) == 3
+    assert data.labelled_fields[0] == "forces"
 
 
 def test_npz_missing_positions(tmp_path, good_arrays, write_raw_npz):
@@ -220,7 +228,14 @@ def test_npz_missing_positions(tmp_path, good_arrays, write_raw_npz):
 
 def test_extxyz_frame_without_energy(tmp_path):
     no_energy = frame(WATER).replace(" energy=-2079.25", "")
-    expect_error(write_xyz(tmp_path, frame(WATER), no_energy), "configuration 1 has no energy")
+    expect_error(write_xyz(tmp_path, frame(WATER), no_energy), "configuration 1 has neither an energy nor forces")
+
+
+def test_extxyz_frames_disagree_on_energy(tmp_path):
+    forces = "species:S:1:pos:R:3:forces:R:3"
+    rows = [row + (0.1, 0.0, -0.1) for row in WATER]
+    with_energy, without = frame(rows, props=forces), frame(rows, props=forces).replace(" energy=-2079.25", "")
+    expect_error(write_xyz(tmp_path, with_energy, without), "configuration 1 lacks energy")
 
 
 # ---------------------------------------------------------------------------------- header fields
