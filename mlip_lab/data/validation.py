@@ -8,7 +8,9 @@ import numpy as np
 from mlip_lab.errors import MLIPLabError
 
 REQUIRED = ("species", "positions")
-CATEGORIES = ("min", "reactant", "product", "ts", "irc", "nms", "md", "other")
+# How a configuration was made: minima, reaction end points, transition states, IRC points, normal-mode samples,
+# MD snapshots, coarse-grained frames (MD snapshots mapped to beads), anything else.
+CATEGORIES = ("min", "reactant", "product", "ts", "irc", "nms", "md", "cg", "other")
 MAX_Z = 118
 MIN_DISTANCE = 0.1  # Å; closer atoms make HIP-NN's 1/r sensitivities blow up (NaN or inf energies)
 _PAIR_CHUNK = 2_000_000  # pair vectors handled at once, so the check never needs more than ~100 MB

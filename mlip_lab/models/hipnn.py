@@ -14,7 +14,16 @@ from mlip_lab.errors import MLIPLabError
 from mlip_lab.models.contract import model_inputs
 from mlip_lab.models.layers import AtomLayer, InteractionLayer, angular_basis
 from mlip_lab.physics.forces import forces_from_energy
-from mlip_lab.physics.geometry import pair_geometry
+from mlip_lab.physics.geometry import PairGeometry, pair_geometry
+from mlip_lab.physics.neighbours import NeighbourList, neighbour_list
+
+PAIR_PATHS = ("auto", "dense", "sparse")
+# "auto" goes sparse above this many (padded) atoms per configuration even without a cell: energy + forces of
+# random clusters (0.1 atoms/Å³, cutoff 6 Å, HIP-NN-TS l=1, 20 features, 2 interactions, one thread) took
+# dense/sparse 0.1-0.2x the time up to 100 atoms, 0.4x at 200 and 1.06x at 400.
+SPARSE_ABOVE_ATOMS = 400
+# Keys added to the config after models were first saved; files without them get the defaults.
+_ADDED_KEYS = {"pairs"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,15 @@ class HIPNNConfig:
     u vanishes by symmetry (e.g. the carbon of a tetrahedral methane), so eps sets how large Hessians and
     harmonic frequencies can get at symmetric geometries: 1e-6 gave methane modes near 18,000 cm^-1 after
     training on `organics`, 1e-2 gave 3,505 cm^-1 (DFT: 3,200) with the same force error.
+
+    pairs: how pair sums are computed; every choice gives the same numbers. "dense" forms all N x N pairs of
+    a padded batch (fast for small molecules, memory ~ B N^2); "sparse" uses a neighbour list (memory
+    ~ N x neighbours, needed for periodic liquids of thousands of beads); "auto" takes sparse for batches with
+    a periodic cell or more than ``SPARSE_ABOVE_ATOMS`` atoms per configuration, dense otherwise. In periodic
+    boxes (liquids, solids) the pairs per atom are bounded by the cutoff sphere while N grows: sparse ran as
+    fast as dense at 64-250 beads and needs a fraction of the memory beyond (benchmarks/pairs.py). Small
+    molecules have nearly all of their few pairs inside the cutoff, where the dense einsums are several
+    times faster.
     """
 
     elements: tuple[int, ...] = (1, 6, 7, 8)
@@ -40,6 +58,7 @@ class HIPNNConfig:
     tensor_order: int = 0
     residual: bool = False
     eps: float = 1e-2
+    pairs: str = "auto"
 
     def __post_init__(self):
         elements = tuple(int(z) for z in self.elements)
@@ -59,6 +78,8 @@ class HIPNNConfig:
             raise MLIPLabError(f"tensor_order must be 0 (HIP-NN), 1 or 2 (HIP-NN-TS), got {self.tensor_order}")
         if not self.eps > 0:
             raise MLIPLabError(f"eps must be positive, got {self.eps}")
+        if self.pairs not in PAIR_PATHS:
+            raise MLIPLabError(f"pairs must be one of {list(PAIR_PATHS)}, got {self.pairs!r}")
 
     def to_dict(self) -> dict:
         """Plain Python types only, so the dict survives ``torch.load(weights_only=True)``."""
@@ -68,11 +89,12 @@ class HIPNNConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "HIPNNConfig":
-        """Inverse of :meth:`to_dict`; unknown or missing keys raise :class:`MLIPLabError`."""
+        """Inverse of :meth:`to_dict`; unknown or missing keys raise :class:`MLIPLabError`, except keys added
+        since models were first saved (``pairs``), which take their defaults."""
         if not isinstance(data, dict):
             raise MLIPLabError(f"a HIP-NN config must be a dict, got {type(data).__name__}")
         names = {f.name for f in fields(cls)}
-        unknown, missing = set(data) - names, names - set(data)
+        unknown, missing = set(data) - names, names - set(data) - _ADDED_KEYS
         if unknown or missing:
             raise MLIPLabError(f"bad HIP-NN config: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
         return cls(**data)
@@ -119,9 +141,9 @@ class _Block(nn.Module):
         )
         self.atom_layers = nn.Sequential(*(AtomLayer(c.n_features, c.residual) for _ in range(c.n_atom_layers)))
 
-    def forward(self, z, distances, mask, basis):
-        """z (B, N, F_in), distances and mask (B, N, N), basis (B, N, N, K) -> (B, N, F)."""
-        return self.atom_layers(self.interaction(z, distances, mask, basis))
+    def forward(self, z, pairs, basis):
+        """z (B, N, F_in), pairs and basis as for :class:`InteractionLayer` -> (B, N, F)."""
+        return self.atom_layers(self.interaction(z, pairs, basis))
 
 
 class HIPNN(nn.Module):
@@ -174,18 +196,28 @@ class HIPNN(nn.Module):
         index = self.element_indices(species)
         real = index >= 0
         z = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements)).to(dtype) * real[..., None]
-        geometry = pair_geometry(species, positions, self.config.cutoff, cells, pbc)
-        basis = angular_basis(geometry.directions, self.config.tensor_order)
+        pairs = self.pairs(species, positions, cells, pbc)
+        basis = angular_basis(pairs.directions, self.config.tensor_order)
 
         per_layer = [self.energy_heads[0](z)]
         for block, head in zip(self.blocks, self.energy_heads[1:]):
-            z = block(z, geometry.distances, geometry.mask, basis)
+            z = block(z, pairs, basis)
             per_layer.append(head(z))
         # Padded atoms still get features (bias terms); dropping their energies keeps them out of every output.
         per_layer = torch.cat(per_layer, dim=-1) * real[..., None]  # (B, N, L)
         reference = torch.where(real, self.reference_energies[index.clamp(min=0)], 0.0)
         atomic = reference + per_layer.sum(-1)
         return HIPNNOutput(energy=atomic.sum(1), atomic_energies=atomic, layer_energies=per_layer.sum(1))
+
+    def pairs(self, species: torch.Tensor, positions: torch.Tensor, cells: torch.Tensor | None = None,
+              pbc: torch.Tensor | None = None) -> PairGeometry | NeighbourList:
+        """The pair geometry :meth:`forward` uses: dense or a neighbour list, as ``config.pairs`` decides."""
+        path = self.config.pairs
+        if path == "auto":
+            periodic = cells is not None and (pbc is None or bool(torch.as_tensor(pbc).any()))
+            path = "sparse" if periodic or species.shape[1] > SPARSE_ABOVE_ATOMS else "dense"
+        build = neighbour_list if path == "sparse" else pair_geometry
+        return build(species, positions, self.config.cutoff, cells, pbc)
 
     def predict(self, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True) -> HIPNNOutput:
         """Inference convenience: detached energies and (optionally) forces.

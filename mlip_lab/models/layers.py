@@ -1,6 +1,7 @@
 """Building blocks of HIP-NN / HIP-NN-TS: cutoff, sensitivities, angular basis, interaction and atom layers.
 
-Shapes: B configurations, N (padded) atoms, S sensitivities, K angular components, F features.
+Shapes: B configurations, N (padded) atoms, P neighbour pairs, S sensitivities, K angular components,
+F features. Pair functions take dense pairs (leading dims B, N, N) or sparse ones (leading dim P) alike.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import math
 import torch
 from torch import nn
 from torch.nn.functional import softplus
+
+from mlip_lab.physics.geometry import PairGeometry
+from mlip_lab.physics.neighbours import NeighbourList
 
 # Angular components per tensor order: 1 scalar, 3 vector (rhat), 9 traceless tensor (rhat rhat^T - I/3).
 _COMPONENTS = (1, 3, 9)
@@ -24,7 +28,7 @@ def cosine_cutoff(distances: torch.Tensor, cutoff: float) -> torch.Tensor:
 def angular_basis(directions: torch.Tensor, tensor_order: int) -> torch.Tensor:
     """Stack the pair functions that tensor sensitivities of order 0..tensor_order multiply.
 
-    directions: (B, N, N, 3) unit vectors. Returns (B, N, N, K) with K = 1, 4 or 13: the constant 1, then
+    directions: (..., 3) unit vectors. Returns (..., K) with K = 1, 4 or 13: the constant 1, then
     rhat^x for order >= 1, then the 9 entries of rhat rhat^T - I/3 for order 2.
     """
     parts = [torch.ones_like(directions[..., :1])]
@@ -51,12 +55,13 @@ class GaussianSensitivity(nn.Module):
         spacing = (1.0 / r_soft_min - 1.0 / r_soft_max) / max(n_sensitivities - 1, 1)
         self.sigma = nn.Parameter(torch.full((n_sensitivities,), 2.0 / spacing))
 
-    def forward(self, distances: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """distances (B, N, N) Å (finite everywhere), mask (B, N, N) -> (B, N, N, S), zero outside mask."""
+    def forward(self, distances: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """distances (...) Å, finite everywhere; mask (...) bool or None (all pairs count) -> (..., S),
+        zero outside mask."""
         offset = distances.reciprocal()[..., None] - self.inverse_mu
         gauss = torch.exp(-0.5 * (self.sigma * offset) ** 2)
         sensitivity = gauss * cosine_cutoff(distances, self.cutoff)[..., None]
-        return torch.where(mask[..., None], sensitivity, 0.0)
+        return sensitivity if mask is None else torch.where(mask[..., None], sensitivity, 0.0)
 
 
 class InteractionLayer(nn.Module):
@@ -64,6 +69,10 @@ class InteractionLayer(nn.Module):
 
     u^l_{ia} = sum_{nu, b} V_{nu b a} sum_j s_nu(r_ij) Y^l(rhat_ij) z_jb, with one V shared by all orders
     l <= tensor_order (Y^0 = 1, Y^1 = rhat, Y^2 = rhat rhat^T - I/3); the norms make the output invariant.
+
+    The pairs decide the path: a dense :class:`~mlip_lab.physics.geometry.PairGeometry` sums over all j with
+    einsums (peak memory ~ B N^2 (S + K + F_out)), a sparse :class:`~mlip_lab.physics.neighbours.NeighbourList`
+    sums over the listed pairs with index_add (~ P S F_in + B N K S F_in). Both give the same u^l.
     """
 
     def __init__(self, n_in: int, n_out: int, n_sensitivities: int, r_soft_min: float, r_soft_max: float,
@@ -75,14 +84,12 @@ class InteractionLayer(nn.Module):
         self.tensor_scales = nn.Parameter(torch.ones(tensor_order, n_out))
         self.eps = eps
 
-    def forward(self, z: torch.Tensor, distances: torch.Tensor, mask: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-        """z (B, N, F_in), distances and mask (B, N, N), basis (B, N, N, K) -> (B, N, F_out)."""
-        s = self.sensitivity(distances, mask)
-        # Same sum as contracting env_{i k nu b} = sum_j s Y z with V, but applying V to each atom first costs
-        # B N (S F A + N S A + N K A) instead of B N^2 K S F, several times faster (more with tensor order 2).
-        zv = torch.einsum("bjf,sfa->bjsa", z, self.interaction)
-        pair_messages = torch.einsum("bijs,bjsa->bija", s, zv)
-        u = torch.einsum("bijk,bija->bika", basis, pair_messages)
+    def forward(self, z: torch.Tensor, pairs: PairGeometry | NeighbourList, basis: torch.Tensor) -> torch.Tensor:
+        """z (B, N, F_in); pairs dense or sparse; basis (B, N, N, K) or (P, K) to match -> (B, N, F_out)."""
+        if isinstance(pairs, NeighbourList):
+            u = self._sparse_u(z, pairs, basis)
+        else:
+            u = self._dense_u(z, pairs, basis)
         out = u[:, :, 0] + self.self_interaction(z)
         start = 1
         for order, scale in enumerate(self.tensor_scales, start=1):
@@ -90,6 +97,33 @@ class InteractionLayer(nn.Module):
             out = out + scale * torch.sqrt((u[:, :, start:stop] ** 2).sum(2) + self.eps)
             start = stop
         return softplus(out)
+
+    def _dense_u(self, z: torch.Tensor, pairs: PairGeometry, basis: torch.Tensor) -> torch.Tensor:
+        """u (B, N, K, F_out) summed over every pair of the padded batch."""
+        s = self.sensitivity(pairs.distances, pairs.mask)
+        # Same sum as contracting env_{i k nu b} = sum_j s Y z with V, but applying V to each atom first costs
+        # B N (S F A + N S A + N K A) instead of B N^2 K S F, several times faster (more with tensor order 2).
+        zv = torch.einsum("bjf,sfa->bjsa", z, self.interaction)
+        pair_messages = torch.einsum("bijs,bjsa->bija", s, zv)
+        return torch.einsum("bijk,bija->bika", basis, pair_messages)
+
+    def _sparse_u(self, z: torch.Tensor, pairs: NeighbourList, basis: torch.Tensor) -> torch.Tensor:
+        """u (B, N, K, F_out) summed over the listed pairs only.
+
+        Per pair only s_nu(r_ij) z_jb (S F_in numbers) is formed, then summed onto atom i once per angular
+        component k into env_{i k nu b} and contracted with V per atom: applying V per pair instead would need
+        S F_out numbers per pair, far more with one-hot inputs (F_in = number of species), and one component at
+        a time keeps the (P, K, S F_in) product from ever existing at once.
+        """
+        b, n, f = z.shape
+        centre = pairs.batch * n + pairs.first
+        neighbour = pairs.batch * n + pairs.second
+        s = self.sensitivity(pairs.distances)  # (P, S)
+        weighted = (s[:, :, None] * z.reshape(b * n, f)[neighbour][:, None, :]).flatten(1)  # (P, S F_in)
+        v = self.interaction.flatten(0, 1)  # (S F_in, F_out)
+        env = weighted.new_zeros(b * n, weighted.shape[1])
+        u = [env.index_add(0, centre, basis[:, k, None] * weighted) @ v for k in range(basis.shape[1])]
+        return torch.stack(u, dim=1).reshape(b, n, basis.shape[1], -1)
 
 
 class AtomLayer(nn.Module):

@@ -1,7 +1,8 @@
 """Dense pair geometry for padded batches: displacements, distances and a cutoff mask.
 
 Every pair (i, j) of a batch of B configurations padded to N atoms is computed at once, which is fast
-and simple for N up to a few hundred. Periodic cells use the minimum-image convention.
+and simple for N up to a few hundred. Periodic cells use the minimum-image convention. Large periodic
+systems use the sparse counterpart, :mod:`mlip_lab.physics.neighbours`.
 """
 
 from __future__ import annotations
@@ -54,23 +55,48 @@ def minimum_image(vectors: torch.Tensor, cells: torch.Tensor, pbc: torch.Tensor)
     return vectors - torch.einsum("bijy,byx->bijx", shifts, safe_cells)
 
 
+def perpendicular_widths(cells: torch.Tensor) -> torch.Tensor:
+    """cells (..., 3, 3) lattice vectors as rows (non-singular) -> (..., 3) Å, the distance between the two
+    faces of the cell that lattice vector k crosses: volume / |a_l x a_m| for the two other vectors."""
+    volume = torch.linalg.det(cells).abs()
+    cross = torch.linalg.cross(cells[..., [1, 2, 0], :], cells[..., [2, 0, 1], :], dim=-1).norm(dim=-1)
+    return volume[..., None] / cross
+
+
 def _check_cells(cells: torch.Tensor, pbc: torch.Tensor, cutoff: float) -> None:
     """Reject singular periodic cells and cutoffs longer than half a periodic cell width."""
     rows = pbc.any(dim=1)
     if not bool(rows.any()):
         return
     c = cells[rows]
-    volume = torch.linalg.det(c).abs()
-    if bool((volume < 1e-9).any()):
+    if bool((torch.linalg.det(c).abs() < 1e-9).any()):
         raise MLIPLabError("a periodic cell is singular (zero volume); give three independent lattice vectors")
-    # Width perpendicular to axis k = volume / |a_l x a_m| for the two other lattice vectors.
-    cross = torch.linalg.cross(c[:, [1, 2, 0]], c[:, [2, 0, 1]], dim=-1).norm(dim=-1)
-    widths = torch.where(pbc[rows], volume[:, None] / cross, torch.inf)
+    widths = torch.where(pbc[rows], perpendicular_widths(c), torch.inf)
     if bool((2.0 * cutoff > widths).any()):
         raise MLIPLabError(
             f"cutoff {cutoff} Å exceeds half the smallest periodic cell width ({float(widths.min()) / 2:.3f} Å); "
             "the minimum-image convention would miss neighbours. Use a larger cell or a smaller cutoff."
         )
+
+
+def checked_cells(
+    positions: torch.Tensor, cutoff: float, cells: torch.Tensor | None, pbc: torch.Tensor | None
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Broadcast ``cells`` to (B, 3, 3) and ``pbc`` to (B, 3) bool for positions (B, N, 3), and check them.
+
+    None for ``cells`` (molecules) gives (None, None); None for ``pbc`` with a cell means periodic along all
+    three axes. Raises :class:`MLIPLabError` for singular periodic cells or a cutoff (Å) above half a
+    periodic cell width, where the minimum image (and so the pair list) would be wrong.
+    """
+    if cells is None:
+        return None, None
+    batch = positions.shape[0]
+    cells = torch.as_tensor(cells, dtype=positions.dtype, device=positions.device).expand(batch, 3, 3)
+    if pbc is None:
+        pbc = torch.ones(batch, 3, dtype=torch.bool, device=positions.device)
+    pbc = torch.as_tensor(pbc, device=positions.device).bool().expand(batch, 3)
+    _check_cells(cells, pbc, cutoff)
+    return cells, pbc
 
 
 def pair_geometry(
@@ -86,14 +112,9 @@ def pair_geometry(
     cells: (B, 3, 3) or (3, 3) lattice vectors as rows, or None for molecules.
     pbc: (B, 3) or (3,) periodic flags; None with a cell means periodic along all three axes.
     """
-    batch = positions.shape[0]
     vectors = displacement_vectors(positions)
+    cells, pbc = checked_cells(positions, cutoff, cells, pbc)
     if cells is not None:
-        cells = torch.as_tensor(cells, dtype=positions.dtype, device=positions.device).expand(batch, 3, 3)
-        if pbc is None:
-            pbc = torch.ones(batch, 3, dtype=torch.bool, device=positions.device)
-        pbc = torch.as_tensor(pbc, device=positions.device).bool().expand(batch, 3)
-        _check_cells(cells, pbc, cutoff)
         vectors = minimum_image(vectors, cells, pbc)
 
     real = species > 0
