@@ -41,10 +41,12 @@ def _write(path, kind):
         torch.save({"kind": "HIPNN", "config": {"layers": [64, 64]}, "state_dict": {}}, path)
     elif kind == "config with wrong types":
         torch.save({"kind": "Ensemble", "config": {"members": ["not a config"]}, "state_dict": {}}, path)
+    elif kind == "unknown model kind":
+        torch.save({"kind": "Transformer", "config": {}, "state_dict": {}}, path)
 
 
 KINDS = ["torch module", "pickled trap in a torch file", "plain pickle", "zip of text", "numpy archive", "random bytes",
-         "empty", "bare state_dict", "config of another program", "config with wrong types"]
+         "empty", "bare state_dict", "config of another program", "config with wrong types", "unknown model kind"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
