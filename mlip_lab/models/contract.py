@@ -181,6 +181,22 @@ def fit_reference_energies(model, species, energies) -> torch.Tensor:
     return model.fit_reference_energies(species, energies)
 
 
+def composition_least_squares(index: torch.Tensor, n_elements: int, energies) -> torch.Tensor:
+    """Per-element energies e (n_elements,) float64 from E_m ~ sum_k count_mk e_k by least squares.
+
+    index: (M, N) each atom's position in the model's element list, -1 on padding; energies: (M,) eV. Elements
+    absent from the data, and directions the compositions cannot tell apart (e.g. one stoichiometry only), get
+    the minimum-norm solution (gelsd handles the rank deficiency). The one fit every kind with reference
+    energies uses.
+    """
+    counts = torch.nn.functional.one_hot(index.clamp(min=0), n_elements)
+    counts = (counts * (index >= 0)[..., None]).sum(1).to(torch.float64).cpu()
+    targets = torch.as_tensor(energies, dtype=torch.float64).reshape(-1, 1).cpu()
+    if targets.shape[0] != counts.shape[0]:
+        raise MLIPLabError(f"got {counts.shape[0]} configurations but {targets.shape[0]} energies")
+    return torch.linalg.lstsq(counts, targets, driver="gelsd").solution.reshape(-1)
+
+
 def reference_energies_unset(model) -> bool:
     """True when ``model`` has per-element reference energies and they are all still zero (never fitted)."""
     if not hasattr(model, "fit_reference_energies"):

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.models.contract import model_inputs
+from mlip_lab.models.contract import composition_least_squares, model_inputs
 from mlip_lab.models.layers import AtomLayer, InteractionLayer, angular_basis
 from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import PairGeometry, pair_geometry
@@ -266,12 +266,5 @@ class HIPNN(nn.Module):
         solution.
         """
         index = self.element_indices(torch.as_tensor(species, dtype=torch.long))
-        counts = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements))
-        counts = (counts * (index >= 0)[..., None]).sum(1).to(torch.float64).cpu()
-        targets = torch.as_tensor(energies, dtype=torch.float64).reshape(-1, 1).cpu()
-        if targets.shape[0] != counts.shape[0]:
-            raise MLIPLabError(f"got {counts.shape[0]} configurations but {targets.shape[0]} energies")
-        # gelsd handles rank-deficient compositions with the minimum-norm answer.
-        solution = torch.linalg.lstsq(counts, targets, driver="gelsd").solution.reshape(-1)
-        self.reference_energies.copy_(solution)
+        self.reference_energies.copy_(composition_least_squares(index, len(self.config.elements), energies))
         return self.reference_energies.clone()

@@ -9,9 +9,11 @@ import pytest
 import torch
 from ase import Atoms
 
+from mlip_lab.cg.pairwise import PairwiseModel
+from mlip_lab.cg.prior import RepulsivePrior, WithPrior
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.md import MLIPCalculator, ModelForceField, make_state, run_md, velocity_verlet
-from mlip_lab.models import Ensemble, check_model, fit_reference_energies, reference_energies_unset
+from mlip_lab.models import Ensemble, check_model, fit_reference_energies, load_model, reference_energies_unset, save_model
 from mlip_lab.physics import model_hessian, model_hvp
 from mlip_lab.train import EnergyLoss, HierarchicalityLoss, Loss, Trainer, energy_force_loss
 
@@ -23,6 +25,12 @@ MODEL_KINDS = {
     "hipnn-order1": lambda make: make(ELEMENTS, tensor_order=1),
     "hipnn-order2": lambda make: make(ELEMENTS, tensor_order=2),
     "ensemble": lambda make: Ensemble([make(ELEMENTS, tensor_order=1, seed=1), make(ELEMENTS, tensor_order=2, seed=2)]),
+    # Random coefficients, so forces, Hessians and MD are not checked on a zero potential.
+    "pairwise": lambda make: PairwiseModel(ELEMENTS, 0.5, 4.0, 8, torch.randn(6, 8, dtype=torch.float64,
+                                                                               generator=torch.Generator().manual_seed(0))),
+    # A taper of 1 Å puts the prior to work on water's O-H bonds (0.96 Å).
+    "with-prior": lambda make: WithPrior(make(ELEMENTS, tensor_order=1),
+                                         RepulsivePrior(taper=1.0, decay=0.05, energy_at_taper=0.01, cutoff=2.0)),
 }
 
 
@@ -53,6 +61,15 @@ def _finite_difference_forces(energy_of, positions: np.ndarray, step: float = 1e
 
 def test_every_kind_passes_check_model(model):
     assert check_model(model) is model
+
+
+def test_model_files_round_trip(model, molecules, tmp_path):
+    """A trained model of any kind can be saved and loaded back, predicting exactly what it did."""
+    loaded = load_model(save_model(model, tmp_path / "model.pt"))
+    assert type(loaded) is type(model)
+    batch = next(molecules.batches(len(molecules), dtype=torch.float64))
+    before, after = model.predict(batch), loaded.predict(batch)
+    assert torch.equal(before.energy, after.energy) and torch.equal(before.forces, after.forces)
 
 
 def test_trainer_runs_one_epoch(model, molecules):
