@@ -8,6 +8,7 @@ from mlip_lab.exercises.lesson03 import check_better_probe, check_hessian_mae, c
 from mlip_lab.exercises.lesson04 import check_largest_stable_timestep, check_temperature, check_wavenumber
 from mlip_lab.exercises.lesson05 import check_binned_rmse, check_force_label, check_spearman
 from mlip_lab.exercises.lesson06 import check_atomic_energy_loss, check_closer_student
+from mlip_lab.exercises.lesson07 import check_centre_of_mass, check_mapped_forces, check_rdf_from_counts
 from mlip_lab.exercises.solutions import SOLUTIONS, exercise
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "check_largest_stable_timestep", "check_temperature", "check_wavenumber",
     "check_binned_rmse", "check_force_label", "check_spearman",
     "check_atomic_energy_loss", "check_closer_student",
+    "check_centre_of_mass", "check_mapped_forces", "check_rdf_from_counts",
 ]

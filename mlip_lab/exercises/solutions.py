@@ -16,6 +16,7 @@ import torch
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.exercises.lesson05 import SOLUTIONS_05
 from mlip_lab.exercises.lesson06 import SOLUTIONS_06
+from mlip_lab.exercises.lesson07 import SOLUTIONS_07
 from mlip_lab.md import AMU_A2_PER_FS2_IN_EV
 from mlip_lab.physics.units import BOLTZMANN_EV_PER_K, EV_KCAL_PER_MOL, SPEED_OF_LIGHT_CM_PER_S
 from mlip_lab.settings import solutions_mode
@@ -130,6 +131,7 @@ SOLUTIONS = {
     "04.wavenumber": wavenumber,
     **SOLUTIONS_05,
     **SOLUTIONS_06,
+    **SOLUTIONS_07,
 }
 
 

@@ -7,7 +7,8 @@ import torch
 
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.exercises import (
-    check_atomic_energy_loss, check_binned_rmse, check_closer_student, check_force_label, check_spearman,
+    check_atomic_energy_loss, check_binned_rmse, check_centre_of_mass, check_closer_student, check_force_label,
+    check_mapped_forces, check_rdf_from_counts, check_spearman,
     SOLUTIONS, check_better_probe, check_cutoff, check_forces, check_hessian_mae, check_hutchinson, check_hvp,
     check_hvps_per_hessian, check_kcal_conversion, check_largest_stable_timestep, check_rademacher,
     check_sensitivity, check_temperature, check_wavenumber, exercise,
@@ -78,6 +79,9 @@ CHECKS = {
     "06.atomic_energy_loss": lambda fn, ctx: check_atomic_energy_loss(fn),
     "06.closer_student": lambda fn, ctx: check_closer_student(fn(TEACHER_ATOMIC, STUDENTS, PAIR_SPECIES),
                                                               TEACHER_ATOMIC, STUDENTS, PAIR_SPECIES),
+    "07.centre_of_mass": lambda fn, ctx: check_centre_of_mass(fn),
+    "07.mapped_forces": lambda fn, ctx: check_mapped_forces(fn),
+    "07.rdf_from_counts": lambda fn, ctx: check_rdf_from_counts(fn),
 }
 
 
