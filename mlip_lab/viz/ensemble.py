@@ -15,7 +15,7 @@ from mlip_lab.data import Dataset, to_ase
 from mlip_lab.distill import ForceLabels, TimeToFailure, calibration_curve, spearman
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.viz.molecule import face_on
-from mlip_lab.viz.ngl import ngl_view
+from mlip_lab.viz.ngl import add_arrows, ngl_view
 
 TEACHER_COLORS = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf")  # cycled over teachers
 MEAN_COLOR = "#2ca02c"
@@ -23,11 +23,6 @@ TRUE_COLOR = "#000000"  # element colours use red (O), blue (N), grey (C) and wh
 MEAN, TRUE = "teachers' mean", "true"
 TEACHER_RADIUS, MAIN_RADIUS = 0.05, 0.09  # Å: thin teachers, so the mean and the truth stay visible among them
 LONGEST_ARROW = 2.0  # Å: the default scale draws the largest force of a configuration this long (beyond the balls)
-
-
-def _rgb(color: str) -> list[float]:
-    """'#rrggbb' -> [r, g, b] in 0..1, as NGL's shapes take colours."""
-    return [int(color[k:k + 2], 16) / 255 for k in (1, 3, 5)]
 
 
 class TeacherForces(widgets.VBox):
@@ -134,8 +129,7 @@ class TeacherForces(widgets.VBox):
         view = ngl_view(atoms)
         for name in self.shown:
             radius = TEACHER_RADIUS if name.startswith("teacher ") else MAIN_RADIUS
-            for start, force in zip(atoms.positions, self.forces_of(name, i) @ rotation):
-                view.shape.add_arrow(start.tolist(), (start + scale * force).tolist(), _rgb(self.colors[name]), radius)
+            add_arrows(view, atoms.positions, scale * (self.forces_of(name, i) @ rotation), self.colors[name], radius)
         self._holder.children = [view]
         self.summary.value = self._summary(i, scale)
 

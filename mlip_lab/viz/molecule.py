@@ -10,7 +10,9 @@ import numpy as np
 from mlip_lab.data import Dataset, to_ase
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.viz.colors import colorbar_stops, per_atom_colors, value_range
-from mlip_lab.viz.ngl import VIEW_SIZE_PX, ngl_view
+from mlip_lab.viz.ngl import VIEW_SIZE_PX, add_arrows, ngl_view
+
+FORCE_COLOR, FORCE_RADIUS = "#e61a1a", 0.08  # red arrows (Å thick), visible over element colours
 
 
 def as_atoms(atoms_or_dataset_row):
@@ -105,7 +107,7 @@ def molecule_view(atoms_or_dataset_row, values=None, label: str = "atomic energy
         colorbar = widgets.HTML(colorbar_html(lo, hi, cmap, label))
     view = ngl_view(shown, representation, atom_colors=colors)
     if forces is not None:
-        _add_force_arrows(view, shown.positions, _as_array(forces) @ rotation, arrow_scale)
+        add_arrows(view, shown.positions, arrow_scale * (_as_array(forces) @ rotation), FORCE_COLOR, FORCE_RADIUS)
     return MoleculeView(view, colorbar, colors)
 
 
@@ -114,11 +116,3 @@ def _as_array(values) -> np.ndarray:
     if hasattr(values, "detach"):
         values = values.detach().cpu().numpy()
     return np.asarray(values, dtype=float)
-
-
-def _add_force_arrows(view, positions: np.ndarray, forces: np.ndarray, scale: float) -> None:
-    """One arrow per atom from its position along its force."""
-    if forces.shape != positions.shape:
-        raise MLIPLabError(f"forces have shape {forces.shape}, expected {positions.shape} (one 3-vector per atom)")
-    for start, force in zip(positions, forces):
-        view.shape.add_arrow(start.tolist(), (start + scale * force).tolist(), [0.9, 0.1, 0.1], 0.08)
