@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# CPU torch first, so the project's "torch>=..." is already satisfied and pulls nothing bigger.
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet --retries 1 --timeout 20 "torch==2.13.0" --extra-index-url $(TORCH_CPU_INDEX)
-	$(PIP) install --quiet -e ".[lab,qc,dev,torchsim]"
+	$(PIP) install --quiet -e ".[lab,qc,dev,torchsim,cg]"
 	# Browser tests drive Debian's Chromium (never a downloaded browser build).
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \

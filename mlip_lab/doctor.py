@@ -19,6 +19,7 @@ PACKAGES = {
     "core": ("torch", "numpy", "scipy", "ase", "tqdm"),
     "lab": ("jupyterlab", "ipywidgets", "plotly", "anywidget", "nglview", "matplotlib"),
     "qc": ("pyscf", "pyscf-dispersion", "sella", "tblite"),
+    "cg": ("openmm",),
     "dev": ("pytest", "nbclient", "playwright"),
 }
 

@@ -19,3 +19,11 @@ def test_data_check_names_the_folder_it_looked_in_and_how_to_fix_it(monkeypatch)
     assert not organics.ok and organics.required
     assert str(DATA_DIR) in organics.detail
     assert "reinstall mlip_lab" in organics.fix and "build organics" in organics.fix
+
+
+def test_package_check_names_each_extra_and_its_install_command():
+    from mlip_lab.doctor import check_packages
+
+    findings = {f.topic: f for f in check_packages()}
+    assert findings["cg: openmm"].fix == "pip install -e '.[cg]'" and not findings["cg: openmm"].required
+    assert findings["core: torch"].ok and findings["core: torch"].required
