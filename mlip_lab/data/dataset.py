@@ -94,7 +94,7 @@ class Dataset:
         lines = [
             f"name: {self.name}",
             f"configurations: {len(self)} (atoms per configuration {self.n_atoms.min()}-{self.n_atoms.max()})",
-            f"elements: {', '.join(chemical_symbols[z] for z in self.elements)}",
+            self._describe_species(chemical_symbols),
             f"fields: {', '.join(self.labelled_fields)}",
             "categories: " + ", ".join(f"{k} {v}" for k, v in self.counts("category").items()),
             "molecules: " + ", ".join(f"{k} {v}" for k, v in self.counts("molecule").items()),
@@ -105,6 +105,15 @@ class Dataset:
         if "command" in self.metadata:
             lines.append(f"rebuild with: {self.metadata['command']}")
         return "\n".join(lines)
+
+    def _describe_species(self, chemical_symbols) -> str:
+        """The elements, or for coarse-grained data (``metadata["bead_types"]``) the bead types with their masses."""
+        beads = self.metadata.get("bead_types")
+        if isinstance(beads, dict):
+            named = [f"{beads.get(str(z), {}).get('name', '?')} (code {z}, {beads.get(str(z), {}).get('mass', '?')} amu)"
+                     for z in self.elements]
+            return f"bead types: {', '.join(named)}"
+        return f"elements: {', '.join(chemical_symbols[z] for z in self.elements)}"
 
     def counts(self, by: str = "category") -> dict[str, int]:
         """Number of configurations per value of a label (``category`` or ``molecule``)."""

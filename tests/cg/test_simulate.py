@@ -65,3 +65,8 @@ def test_cg_md_refuses_bad_input(cg_frames, bead_model):
         run_cg_md(bead_model, frames, 300.0, 5, start=2, progress=False)
     with pytest.raises(MLIPLabError, match="record_every"):
         run_cg_md(bead_model, frames, 300.0, 5, record_every=0, progress=False)
+
+
+def test_describe_names_bead_types(cg_frames):
+    text = cg_frames().describe()
+    assert "bead types: MeOH (code 1, 32.042 amu)" in text and "elements" not in text
