@@ -317,3 +317,15 @@ def test_each_bead_force_is_the_sum_of_its_molecules_atomic_forces(builds):
     assert whole.max_atoms == 6 * TINY.n_molecules and whole.metadata["topology"]["atom_names"] == list(liquid.ATOM_NAMES)
     assert np.allclose(whole.forces[0], data["atomistic_forces"], rtol=1e-4, atol=1e-5)
     assert chunk_path(builds.root / "straight", chunk).exists()
+
+
+def test_atomistic_speed_is_measured_on_the_box_given():
+    from mlip_lab.cg.reference import atomistic_ps_per_hour
+
+    _, _, positions, edge = _box(27, 16.0, 6.0)
+    speed = atomistic_ps_per_hour(positions, edge, 300.0, n_steps=5, warmup_steps=1, cutoff=6.0, threads=1)
+    assert np.isfinite(speed) and speed > 0
+    with pytest.raises(MLIPLabError, match="whole methanols"):
+        atomistic_ps_per_hour(positions[:-1], edge, 300.0, cutoff=6.0)
+    with pytest.raises(MLIPLabError, match="twice the cutoff"):
+        atomistic_ps_per_hour(positions, edge, 300.0, cutoff=10.0)
