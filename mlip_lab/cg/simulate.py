@@ -44,8 +44,9 @@ def bead_masses(dataset: Dataset) -> np.ndarray:
 @dataclass
 class CGTrajectory:
     """Frames of a CG MD run: ``positions`` (T, R, N, 3) Å (wrapped into the cell), ``cells`` (R, 3, 3) Å,
-    ``species`` (R, N) bead codes, ``masses`` (R, N) amu, ``times`` (T,) fs, the target ``temperature`` K, the
-    run's ``wall_seconds`` and any ``blow_ups`` (replicas frozen by the MD module's blow-up detection)."""
+    ``species`` (R, N) bead codes, ``masses`` (R, N) amu, ``times`` (T,) fs of the recorded frames, the target
+    ``temperature`` K, the simulated ``duration_fs`` of the run, its ``wall_seconds`` and any ``blow_ups`` (replicas
+    frozen by the MD module's blow-up detection)."""
 
     positions: np.ndarray
     cells: np.ndarray
@@ -53,13 +54,14 @@ class CGTrajectory:
     masses: np.ndarray
     times: np.ndarray
     temperature: float
+    duration_fs: float
     wall_seconds: float
     blow_ups: list[BlowUp] = field(default_factory=list)
 
     @property
     def simulated_ps_per_hour(self) -> float:
         """Simulated time of one replica per wall-clock hour (ps/h), the unit CG speed-ups are quoted in."""
-        return (self.times[-1] - self.times[0]) / FS_PER_PS / (self.wall_seconds / SECONDS_PER_HOUR)
+        return self.duration_fs / FS_PER_PS / (self.wall_seconds / SECONDS_PER_HOUR)
 
     def rdf(self, r_max: float, n_bins: int = 100, skip_fs: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(r centres Å, g(r)) over all replicas and the frames after ``skip_fs`` (equilibration)."""
@@ -108,4 +110,4 @@ def run_cg_md(model, frames: Dataset, temperature: float, n_steps: int, *, start
     wall = time.perf_counter() - started
     return CGTrajectory(positions=recorder.positions.double().numpy(), cells=chosen.cells.copy(),
                         species=chosen.species.copy(), masses=masses, times=np.asarray(recorder.times, dtype=float),
-                        temperature=float(temperature), wall_seconds=wall, blow_ups=list(result.blow_ups))
+                        temperature=float(temperature), duration_fs=int(n_steps) * float(timestep), wall_seconds=wall, blow_ups=list(result.blow_ups))
