@@ -196,7 +196,7 @@ def test_the_temperature_check_stops_a_thermostat_running_twice_too_hot():
 def test_the_plan_chains_every_chunk_to_its_start():
     plan = RECIPES["cg_methanol"].plan()
     keys = [c.key for c in plan]
-    assert len(keys) == len(set(keys)) == 2 + 4 + 5 * (6 + 1 + 10)
+    assert len(keys) == len(set(keys)) == 2 + 4 + 5 * (3 + 1 + 10)
     assert plan[0].previous is None and all(c.previous in keys[: i] for i, c in enumerate(plan) if i)
     last_validation = [c.key for c in plan if c.stage == "validate"][-1]
     assert {c.previous for c in plan if c.stage == "npt" and c.index == 0} == {last_validation}
