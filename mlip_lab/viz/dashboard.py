@@ -47,15 +47,22 @@ def loss_curves(history) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def parity_points(model, dataset, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """(reference, predicted) energies per atom in eV over ``dataset``, for the parity plot."""
-    predictions = predict_dataset(model, dataset, batch_size=batch_size, forces=False)
-    return parity_data(dataset, predictions, quantity="energy", per_atom=True)
+    """(reference, predicted) for the parity plot over ``dataset``: energies per atom in eV, or the force
+    components in eV/Å for force-only data (e.g. coarse-grained force matching)."""
+    forces = dataset.energies is None
+    predictions = predict_dataset(model, dataset, batch_size=batch_size, forces=forces)
+    return parity_data(dataset, predictions, quantity="forces" if forces else "energy", per_atom=True)
 
 
-def parity_title(reference: np.ndarray, predicted: np.ndarray) -> str:
-    """Title of the parity plot, with the energy RMSE in meV/atom."""
+def parity_title(reference: np.ndarray, predicted: np.ndarray, quantity: str = "energy") -> str:
+    """Title of the parity plot, with the RMSE: energies in meV/atom, forces in eV/Å."""
     rmse = ErrorStats.of(np.asarray(predicted) - np.asarray(reference)).rmse
+    if quantity == "forces":
+        return f"validation set: force RMSE {rmse:.3f} eV/Å"
     return f"validation set: RMSE {1000 * rmse:.1f} meV/atom"
+
+
+PARITY_AXES = {"energy": "energy / eV per atom", "forces": "force component / eV/Å"}
 
 
 def best_record(history):
@@ -240,7 +247,10 @@ class TrainingDashboard:
         if dataset is None:
             return
         reference, predicted = parity_points(model, dataset)
-        self._set_parity(reference, predicted, parity_title(reference, predicted))
+        quantity = "forces" if dataset.energies is None else "energy"
+        self._set_parity(reference, predicted, parity_title(reference, predicted, quantity))
+        self.parity_figure.layout.xaxis.title.text = f"reference {PARITY_AXES[quantity]}"
+        self.parity_figure.layout.yaxis.title.text = f"predicted {PARITY_AXES[quantity]}"
 
     def _set_parity(self, reference: np.ndarray, predicted: np.ndarray, title: str) -> None:
         both = np.concatenate([reference, predicted])

@@ -8,6 +8,7 @@ import pytest
 from ase.build import molecule
 
 from mlip_lab import MLIPLabError
+from mlip_lab.data import Dataset
 from mlip_lab.viz import (
     TrainingDashboard, best_record, color_scheme, colorbar_stops, epoch_summary, face_on, loss_curves,
     molecule_view, parity_points, parity_title, per_atom_colors, value_range,
@@ -315,3 +316,19 @@ def test_ctrl_c_during_training_reports_the_best_epoch_kept(make_dataset, tiny_m
     assert dash.trainer.stop_reason == "interrupted" and len(dash.trainer.history) == 3
     assert dash.status.value == f"training interrupted; the best weights are kept (best: {epoch_summary(records()[2])})"
     assert len(dash.loss_figure.data[0].x) == 3  # the curves up to the interruption stay drawn
+
+
+def test_dashboard_parity_shows_forces_for_force_only_data(make_dataset, tiny_model):
+    """Force-matching data (no energies) get a parity plot of force components, with axes and title to match."""
+    with_energies = make_dataset(["water", "methane"])
+    forces_only = Dataset(species=with_energies.species, positions=with_energies.positions, forces=with_energies.forces)
+    model = tiny_model()
+    dash = TrainingDashboard()
+    dash.update_parity(model, forces_only)
+    reference, predicted = parity_points(model, forces_only)
+    assert len(reference) == 3 * int(forces_only.n_atoms.sum())  # every force component of the real atoms
+    assert dash.parity_figure.layout.title.text == parity_title(reference, predicted, "forces")
+    assert "eV/Å" in dash.parity_figure.layout.title.text
+    assert dash.parity_figure.layout.xaxis.title.text == "reference force component / eV/Å"
+    dash.update_parity(model, with_energies)
+    assert dash.parity_figure.layout.yaxis.title.text == "predicted energy / eV per atom"
