@@ -38,6 +38,7 @@ from mlip_lab.models.contract import composition_least_squares
 from mlip_lab.models.io import register_model_kind
 from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import PairGeometry, pair_geometry
+from mlip_lab.physics.neighbours import half_pair_sums, neighbour_list
 
 # Frames per chunk of the fit are chosen so the dense pair geometry (B, N, N, ...) stays near this size.
 _CHUNK_BYTES = 64 * 2**20
@@ -245,12 +246,13 @@ class PairwiseModel(nn.Module):
                                "convert one to match")
         species = torch.as_tensor(species, device=positions.device)
         index = self.type_indices(species)
-        geometry = pair_geometry(species, positions, self.r_cut, cells, pbc)
-        energies = tabulated_pair_energy(geometry.distances, self.pair_indices(species), self.coefficients,
-                                         self.r_low, self.r_min, self.r_cut)
-        energies = torch.where(geometry.mask, energies, 0.0)
+        # A neighbour list, not (B, N, N) tensors: a CG box of thousands of beads has ~100 neighbours per bead.
+        pairs = neighbour_list(species, positions, self.r_cut, cells, pbc)
+        types = index.clamp(min=0)
+        pair = self.pair_lookup[types[pairs.batch, pairs.first], types[pairs.batch, pairs.second]]
+        energies = tabulated_pair_energy(pairs.distances, pair, self.coefficients, self.r_low, self.r_min, self.r_cut)
         reference = torch.where(index >= 0, self.reference_energies[index.clamp(min=0)], 0.0)
-        atomic = reference + 0.5 * energies.sum(-1)
+        atomic = reference + half_pair_sums(pairs, energies, *species.shape)
         return EnergyOutput(energy=atomic.sum(-1), atomic_energies=atomic)
 
     def predict(self, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True) -> EnergyOutput:

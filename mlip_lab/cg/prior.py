@@ -30,7 +30,7 @@ from mlip_lab.errors import MLIPLabError
 from mlip_lab.models.contract import check_model, device_and_dtype, fit_reference_energies, model_inputs
 from mlip_lab.models.io import build_model, model_spec, register_model_kind
 from mlip_lab.physics.forces import forces_from_energy
-from mlip_lab.physics.geometry import pair_geometry
+from mlip_lab.physics.neighbours import half_pair_sums, neighbour_list
 
 # The reference recipe's numbers (DESIGN.md §7).
 RDF_THRESHOLD = 0.01  # the taper point is the first r where g(r) exceeds this
@@ -139,9 +139,10 @@ class RepulsivePrior(nn.Module):
 
         species (B, N) long, 0 = padding; positions (B, N, 3) Å; cells (B, 3, 3) Å rows | None; pbc (B, 3) | None.
         """
-        geometry = pair_geometry(species, positions, float(self.cutoff), cells, pbc)
-        energies = torch.where(geometry.mask, self.pair_energy(geometry.distances), 0.0)
-        return 0.5 * energies.sum(-1)
+        # A neighbour list: the prior's short cutoff keeps only the closest pairs, so a (B, N, N) tensor would
+        # be almost all zeros for a box of thousands of beads.
+        pairs = neighbour_list(species, positions, float(self.cutoff), cells, pbc)
+        return half_pair_sums(pairs, self.pair_energy(pairs.distances), *species.shape)
 
 
 def fit_repulsive_prior(r, g, mean_force: float, threshold: float = RDF_THRESHOLD,

@@ -8,11 +8,11 @@ from mlip_lab.physics.harmonic import HarmonicAnalysis, harmonic_analysis
 from mlip_lab.physics.hessians import HVP_METHODS, gradient_hessian, gradient_hvp, model_hessian, model_hvp
 from mlip_lab.physics.masses import masses_of
 from mlip_lab.physics.modes import mode_frames
-from mlip_lab.physics.neighbours import NeighbourList, neighbour_list
+from mlip_lab.physics.neighbours import NeighbourList, half_pair_sums, neighbour_list
 from mlip_lab.physics.probes import PROBE_KINDS, fixed_probes, hutchinson_trace, probe_matrix, random_probes
 
 __all__ = [
     "units", "forces_from_energy", "PairGeometry", "displacement_vectors", "distance_rmsd", "minimum_image", "pair_geometry",
-    "HarmonicAnalysis", "harmonic_analysis", "masses_of", "mode_frames", "NeighbourList", "neighbour_list",
+    "HarmonicAnalysis", "harmonic_analysis", "masses_of", "mode_frames", "NeighbourList", "half_pair_sums", "neighbour_list",
     "HVP_METHODS", "gradient_hessian", "gradient_hvp", "model_hessian", "model_hvp", "PROBE_KINDS", "fixed_probes", "hutchinson_trace", "probe_matrix", "random_probes",
 ]

@@ -72,6 +72,17 @@ def neighbour_list(
     return NeighbourList(batch, first, second, shifts, vectors, distances, vectors / distances[:, None])
 
 
+def half_pair_sums(pairs: NeighbourList, values: torch.Tensor, batch_size: int, n_atoms: int) -> torch.Tensor:
+    """(B, N) per-atom sums of half of each pair value: atom i gets values[p] / 2 for every directed pair p = (i, j).
+
+    values: (P,) one number per listed pair (e.g. a pair energy, the same for (i, j) and (j, i)), so each atom of a
+    pair gets half of it and the atoms' sum is the sum over unordered pairs. Zero for padding and lone atoms.
+    """
+    sums = values.new_zeros(batch_size * n_atoms)
+    sums = sums.index_add(0, pairs.batch * n_atoms + pairs.first, 0.5 * values)
+    return sums.reshape(batch_size, n_atoms)
+
+
 def _search(species, positions, cutoff, cells, pbc):
     """Cell-list search; returns batch, first, second (P,) and shifts (P, 3), all long. See :func:`neighbour_list`."""
     device, n_rows, n_atoms = positions.device, species.shape[0], species.shape[1]

@@ -277,3 +277,29 @@ def test_bad_models_and_species_are_named():
         model.predict(torch.tensor([[1, 2]]), torch.zeros(1, 2, 3))
     with pytest.raises(MLIPLabError, match="not a pair of this model's elements"):
         model.pair_energy(torch.tensor([2.0]), 1, 3)
+
+
+def test_pair_models_on_a_large_box_allocate_no_more_than_their_neighbour_list():
+    """The pairwise table and the prior sum over a neighbour list (memory ~ N x neighbours): on a 3000-bead box
+    their energy + forces allocate no block larger than the neighbour search itself, and far less than one dense
+    (N, N) float64 tensor."""
+    from mlip_lab.cg.prior import RepulsivePrior
+    from mlip_lab.physics import neighbour_list
+
+    n = 3000
+    length = (n / 0.0148) ** (1 / 3)  # liquid methanol's bead density: 58 Å
+    positions = torch.rand(1, n, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * length
+    species, cells = torch.ones(1, n, dtype=torch.long), torch.eye(3, dtype=torch.float64)[None] * length
+    table = PairwiseModel((1,), 2.0, 8.0, 10, torch.randn(1, 10, dtype=torch.float64))
+    prior = RepulsivePrior(taper=3.0, decay=0.05, energy_at_taper=0.01, cutoff=3.5)
+
+    def largest_block(energy_of):
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as profile:
+            x = positions.clone().requires_grad_(True)
+            torch.autograd.grad(energy_of(x).sum(), x)
+        return max(event.cpu_memory_usage for event in profile.events())
+
+    search = largest_block(lambda x: neighbour_list(species, x, 8.0, cells).distances)
+    assert largest_block(lambda x: table(species, x, cells).energy) <= search
+    assert largest_block(lambda x: prior(species, x, cells)) <= search
+    assert search < 8 * n * n
