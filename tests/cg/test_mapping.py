@@ -9,13 +9,10 @@ from mlip_lab.cg import Mapping, map_trajectory
 from mlip_lab.data import Dataset
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.physics import masses_of
+from tests.conftest import GEOMETRIES
 
-# Methanol, atom 0 first: C, H, H, H, O, H (Å).
-METHANOL_SPECIES = [6, 1, 1, 1, 8, 1]
-METHANOL_XYZ = np.array([
-    [0.00, 0.66, 0.00], [1.04, 0.98, 0.00], [-0.50, 1.05, 0.89], [-0.50, 1.05, -0.89],
-    [0.00, -0.76, 0.00], [-0.90, -1.08, 0.00],
-])
+METHANOL_SPECIES = GEOMETRIES["methanol"][0]
+METHANOL_XYZ = np.array(GEOMETRIES["methanol"][1])
 MASSES = masses_of(METHANOL_SPECIES)
 BOX = 12.0  # Å
 CELL = np.diag([BOX, BOX, BOX])

@@ -5,35 +5,22 @@ import torch
 
 from mlip_lab import MLIPLabError
 from mlip_lab.models import Ensemble, build_model, load_model, model_spec, register_model_kind, save_model
+from tests.models.test_contract import _Pair
 
 
-class Springs(torch.nn.Module):
-    """E = k/2 sum over real pairs (r - r0)^2, split evenly between the two atoms; k trainable, r0 in the config."""
-
-    elements = (1, 8)
+class Springs(_Pair):
+    """The conformance test's minimal model with a rest length: E = k/2 sum over real pairs (r - r0)^2, split
+    evenly between the two atoms; k trainable, r0 in the config."""
 
     def __init__(self, r0: float):
         super().__init__()
         self.r0 = r0
-        self.k = torch.nn.Parameter(torch.tensor(0.5, dtype=torch.float64))
 
-    def forward(self, species, positions, cells=None, pbc=None):
+    def atomic(self, species, positions):
         real = (species > 0).to(positions.dtype)
+        pair = real[:, :, None] * real[:, None] * (1 - torch.eye(species.shape[1], dtype=positions.dtype))
         r = (positions[:, :, None] - positions[:, None]).norm(dim=-1)
-        atomic = 0.25 * self.k * ((r - self.r0) ** 2 * real[:, :, None] * real[:, None]).sum(-1)
-        atomic = atomic - 0.25 * self.k * self.r0**2 * real  # the i == j terms
-        return _Output(atomic.sum(-1), atomic)
-
-    def predict(self, species, positions, cells=None, pbc=None, forces=True):
-        positions = positions.detach().requires_grad_(True)
-        out = self(species, positions)
-        (gradient,) = torch.autograd.grad(out.energy.sum(), positions)
-        return _Output(out.energy.detach(), out.atomic_energies.detach(), -gradient)
-
-
-class _Output:
-    def __init__(self, energy, atomic_energies, forces=None):
-        self.energy, self.atomic_energies, self.forces = energy, atomic_energies, forces
+        return 0.25 * self.k * ((r - self.r0) ** 2 * pair).sum(-1)
 
 
 class Unregistered(Springs):

@@ -12,13 +12,10 @@ from mlip_lab.physics import masses_of
 
 viz = pytest.importorskip("mlip_lab.viz")
 from mlip_lab.viz import cg as cg_views  # noqa: E402  (after the skip: needs the [lab] extra)
+from tests.conftest import GEOMETRIES  # noqa: E402
 
-# Methanol, atom 0 first: C, H, H, H, O, H (Å).
-METHANOL = [6, 1, 1, 1, 8, 1]
-TEMPLATE = np.array([
-    [0.00, 0.66, 0.00], [1.04, 0.98, 0.00], [-0.50, 1.05, 0.89], [-0.50, 1.05, -0.89],
-    [0.00, -0.76, 0.00], [-0.90, -1.08, 0.00],
-])
+METHANOL = GEOMETRIES["methanol"][0]
+TEMPLATE = np.array(GEOMETRIES["methanol"][1])
 MASSES = masses_of(METHANOL)
 BOX = 10.0  # Å
 CELL = np.diag([BOX, BOX, BOX])

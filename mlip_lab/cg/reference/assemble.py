@@ -4,9 +4,7 @@ provenance card for each."""
 
 from __future__ import annotations
 
-import platform
 from datetime import date
-from importlib import metadata as pkg_metadata
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from mlip_lab.cg.reference.recipe import LiquidRecipe
 from mlip_lab.cg.reference.validation import oxygen_rdf_peak
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.data.io import save_npz
+from mlip_lab.data.reference.assemble import program_versions
 
 PROGRAMS = ("openmm", "numpy", "mlip_lab")
 MOLECULE = "methanol"
@@ -32,17 +31,6 @@ def shorten_mantissa(values: np.ndarray, bits: int = SHIPPED_MANTISSA_BITS) -> n
     raw = np.asarray(values, dtype=np.float32).view(np.uint32)
     rounded = (raw + np.uint32(1 << (dropped - 1))) & np.uint32((0xFFFFFFFF << dropped) & 0xFFFFFFFF)
     return rounded.view(np.float32)
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in PROGRAMS:
-        try:
-            out[name] = pkg_metadata.version(name)
-        except pkg_metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    out["python"] = platform.python_version()
-    return out
 
 
 def _state_points(recipe: LiquidRecipe, ref: Reference, work: Path) -> dict:
@@ -72,7 +60,7 @@ def _provenance(recipe: LiquidRecipe, ref: Reference, work: Path) -> dict:
     return {
         "recipe": recipe.name,
         "description": recipe.description,
-        "programs": _versions(),
+        "programs": program_versions(PROGRAMS),
         "force_field": {
             "name": "OPLS-AA (all-atom) methanol",
             "source": "W. L. Jorgensen, D. S. Maxwell, J. Tirado-Rives, J. Am. Chem. Soc. 118, 11225 (1996), "

@@ -17,9 +17,11 @@ from mlip_lab.data.frames import Frame, stack_frames
 PROGRAMS = ("pyscf", "pyscf-dispersion", "sella", "tblite", "ase", "numpy", "mlip_lab")
 
 
-def _versions() -> dict[str, str]:
+def program_versions(programs=PROGRAMS) -> dict[str, str]:
+    """Installed versions of ``programs`` (distribution names; "not installed" where missing) and of Python,
+    for a provenance card."""
     out = {}
-    for name in PROGRAMS:
+    for name in programs:
         try:
             out[name] = pkg_metadata.version(name)
         except pkg_metadata.PackageNotFoundError:
@@ -83,7 +85,7 @@ def assemble(recipe, tasks, stationary, store, out_dir: Path) -> Path:
     provenance = {
         "recipe": recipe.name,
         "description": recipe.description,
-        "programs": _versions(),
+        "programs": program_versions(),
         "method": _method(recipe),
         "sampling": {"geometry_searches": "Sella (minima, order-1 saddle points, IRC)",
                      "md_driver": f"GFN2-xTB (tblite) Langevin; every stored label is {_label_name(recipe)}",
