@@ -7,14 +7,19 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 from tqdm.auto import tqdm
 
+from mlip_lab.data.batch import make_batch
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.models.contract import check_model, device_and_dtype, fit_reference_energies, reference_energies_unset
 from mlip_lab.train.checkpoints import load_checkpoint, save_best_model, save_checkpoint
+from mlip_lab.train.distributed import (
+    Ranks, agree, any_rank, combine_gradients, join_process_group, same_start, sum_over_ranks,
+)
 from mlip_lab.train.losses import Loss
 
 
@@ -61,6 +66,9 @@ class Trainer:
     ``on_batch_end(trainer, batch_index)``, ``on_epoch_end(trainer, record)`` and ``on_train_end(trainer)``;
     any of them may call :meth:`request_stop`. ``progress`` shows a progress bar over epochs.
 
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) the same Trainer trains data-parallel: see
+    :mod:`mlip_lab.train.distributed`; ``ranks`` says which process this is.
+
     After :meth:`fit`: ``history`` (list of :class:`EpochRecord`), ``best_epoch`` (0 = the starting weights),
     ``best_valid_loss``, and ``stop_reason`` ("max_epochs", "early_stopping", "request_stop" or "interrupted").
     """
@@ -83,6 +91,7 @@ class Trainer:
         self.device = model_device if device is None else torch.device(device)
         self.fit_reference_energies = bool(fit_reference_energies)
         self.model = model.to(self.device)
+        self.ranks = join_process_group(self.device)
         self.loss = loss
         self.train_set, self.valid_set = train_set, valid_set
         self.batch_size, self.max_epochs = int(batch_size), int(max_epochs)
@@ -98,7 +107,7 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(int(seed))
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.callbacks = list(callbacks)
-        self.progress = progress
+        self.progress = progress and self.ranks.main
         self.history: list[EpochRecord] = []
         self.best_epoch = 0
         self.best_valid_loss = math.inf
@@ -127,6 +136,7 @@ class Trainer:
         elif (self.fit_reference_energies and not self.history and self.train_set.energies is not None
               and reference_energies_unset(self.model)):
             fit_reference_energies(self.model, self.train_set.species, self.train_set.energies)
+        same_start(self.model, self.ranks)
         if self._best_state is None:  # nothing validated yet: the starting weights are the best known
             self._best_state = self._snapshot()
         self._stop_requested = False
@@ -198,7 +208,7 @@ class Trainer:
         if is_best:
             self.best_epoch, self.best_valid_loss = epoch, valid["total"]
             self._best_state = self._snapshot()
-            if self.checkpoint_dir is not None:
+            if self.checkpoint_dir is not None and self.ranks.main:
                 save_best_model(self.model, self._checkpoint_path("best.pt"))
         if isinstance(self.scheduler, ReduceLROnPlateau):
             self.scheduler.step(valid["total"])
@@ -206,7 +216,7 @@ class Trainer:
             self.scheduler.step()
         record = EpochRecord(epoch, train, valid, lr, time.perf_counter() - start, is_best)
         self.history.append(record)
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None and self.ranks.main:
             save_checkpoint(self.state_dict(), self._checkpoint_path("last.pt"))
         bar.set_postfix(train=f"{train['total']:.4g}", valid=f"{valid['total']:.4g}", lr=f"{lr:.2g}", refresh=False)
         bar.update()
@@ -218,36 +228,54 @@ class Trainer:
         return None
 
     def _train_epoch(self) -> dict[str, float] | None:
-        """One pass over shuffled training batches; None if a stop was requested part-way."""
+        """One pass over shuffled training batches; None if a stop was requested part-way.
+
+        Distributed (see :mod:`mlip_lab.train.distributed`), every rank walks the same global batches and computes
+        the loss on its shard of each; the shards' gradients are combined before the step."""
         self.model.train()
-        totals = _Means()
-        order_seed = int(torch.randint(2**62, (), generator=self.generator))
-        batches = self.train_set.batches(self.batch_size, shuffle=True, seed=order_seed, device=self.device,
-                                         dtype=self.dtype)
-        for index, batch in enumerate(batches):
+        totals = _Means(self.loss, self.ranks)
+        order_seed = agree(int(torch.randint(2**62, (), generator=self.generator)), self.ranks)
+        for index, (rows, mine) in enumerate(self._batches(self.train_set, order_seed)):
             self.optimizer.zero_grad(set_to_none=True)
-            total, values = self.loss(self.model, batch, generator=self.generator)
-            total.backward()
+            if len(mine):
+                batch = make_batch(self.train_set, mine, device=self.device, dtype=self.dtype)
+                total, values = self.loss(self.model, batch, generator=self.generator)
+                total.backward()
+                totals.add(total, values, len(mine))
+            combine_gradients(self.model.parameters(), len(mine) / len(rows), self.ranks)
             self.optimizer.step()
-            totals.add(total, values, len(batch))
             self._notify("on_batch_end", index)
-            if self._stop_requested:
+            if any_rank(self._stop_requested, self.ranks):
+                self._stop_requested = True
                 return None
         return totals.result()
 
     def _evaluate(self, dataset: Dataset) -> dict[str, float]:
         self.model.eval()
-        totals = _Means()
-        for batch in dataset.batches(self.batch_size, device=self.device, dtype=self.dtype):
-            total, values = self.loss(self.model, batch, training=False, generator=self.generator)
-            totals.add(total, values, len(batch))
+        totals = _Means(self.loss, self.ranks)
+        for _, mine in self._batches(dataset):
+            if len(mine):
+                batch = make_batch(dataset, mine, device=self.device, dtype=self.dtype)
+                total, values = self.loss(self.model, batch, training=False, generator=self.generator)
+                totals.add(total, values, len(mine))
         return totals.result()
+
+    def _batches(self, dataset: Dataset, shuffle_seed: int | None = None):
+        """(rows of the global batch, this rank's rows of it) for each batch, in the order ``Dataset.batches``
+        uses (shuffled with ``shuffle_seed``, or in order)."""
+        n = len(dataset)
+        order = np.arange(n) if shuffle_seed is None else np.random.default_rng(shuffle_seed).permutation(n)
+        for start in range(0, n, self.batch_size):
+            rows = order[start : start + self.batch_size]
+            yield rows, self.ranks.shard(rows)
 
     # ------------------------------------------------------------------ helpers
     def _snapshot(self) -> dict:
         return {name: tensor.detach().clone() for name, tensor in self.model.state_dict().items()}
 
     def _notify(self, event: str, *args) -> None:
+        if not self.ranks.main:  # callbacks (dashboards, loggers) belong to rank 0
+            return
         for callback in self.callbacks:
             method = getattr(callback, event, None)
             if method is not None:
@@ -261,20 +289,24 @@ class Trainer:
 
 
 class _Means:
-    """Configuration-weighted means of the loss values over the batches of one pass."""
+    """Configuration-weighted means of the loss values over the batches of one pass (over every rank's shards)."""
 
-    def __init__(self):
-        self.sums: dict[str, torch.Tensor] = {}
+    def __init__(self, loss: Loss, ranks: Ranks):
+        # Every key from the start, so ranks that saw no batch still join the same sums.
+        self.sums: dict[str, torch.Tensor | float] = {name: 0.0 for name in [t.name for t in loss.terms] + ["total"]}
         self.count = 0
+        self.ranks = ranks
 
     def add(self, total: torch.Tensor, values: dict[str, torch.Tensor], n: int) -> None:
         # Summing device tensors and converting once per epoch avoids a GPU sync after every batch.
         for name, value in {**values, "total": total.detach()}.items():
-            self.sums[name] = self.sums.get(name, 0.0) + value * n
+            self.sums[name] = self.sums[name] + value * n
         self.count += n
 
     def result(self) -> dict[str, float]:
-        return {name: float(total) / self.count for name, total in self.sums.items()}
+        sums = sum_over_ranks({**self.sums, " count": self.count}, self.ranks)
+        count = float(sums.pop(" count"))
+        return {name: float(total) / count for name, total in sums.items()}
 
 
 def _check_settings(**settings) -> None:
