@@ -329,3 +329,21 @@ def test_atomistic_speed_is_measured_on_the_box_given():
         atomistic_ps_per_hour(positions[:-1], edge, 300.0, cutoff=6.0)
     with pytest.raises(MLIPLabError, match="twice the cutoff"):
         atomistic_ps_per_hour(positions, edge, 300.0, cutoff=10.0)
+
+
+def test_hydrogen_mass_repartitioning_moves_mass_but_keeps_forces_and_the_bead_map():
+    top, system, positions, edge = _box(8, 16.0, 6.0)
+    heavy_h = liquid.methanol_system(top, 6.0, hydrogen_mass=3.0)
+    standard, repartitioned = liquid.masses(system), liquid.masses(heavy_h)
+    hydrogens = np.array(liquid.ATOMIC_NUMBERS * 8) == 1
+    assert np.allclose(repartitioned[hydrogens], 3.0) and np.isclose(repartitioned.sum(), standard.sum())
+    forces = []
+    for s in (system, heavy_h):
+        sim = liquid.simulation(top, s, liquid.Dynamics(300.0), 1, "Reference")
+        liquid.set_positions(sim, positions, edge)
+        forces.append(liquid.snapshot(sim).forces)
+    assert np.allclose(forces[0], forces[1], atol=1e-10)
+    reference = Reference(replace(TINY, hydrogen_mass=3.0, timestep=4.0, frame_interval=0.04))
+    assert np.allclose(reference.mapping.bead_masses, standard[:6].sum())  # beads keep the true masses
+    simulated = liquid.masses(reference.system)
+    assert np.allclose(simulated[np.array(liquid.ATOMIC_NUMBERS * TINY.n_molecules) == 1], 3.0)  # dynamics use 3 amu

@@ -74,6 +74,9 @@ def _provenance(recipe: LiquidRecipe, ref: Reference, work: Path) -> dict:
             "electrostatics": "PME (OpenMM default Ewald error tolerance 5e-4)",
             "cutoff_angstrom": recipe.cutoff, "dispersion_correction": True,
             "constraints": "bonds to hydrogen (HBonds)", "timestep_fs": recipe.timestep,
+            "hydrogen_mass": ("force-field masses" if recipe.hydrogen_mass is None else
+                              f"hydrogen mass repartitioning: {recipe.hydrogen_mass:g} amu per H, taken from its "
+                              "bonded atom (configurations and forces unchanged; beads use the true masses)"),
             "integrator": f"LangevinMiddleIntegrator, friction {recipe.friction:g}/ps",
             "barostat": f"MonteCarloBarostat {recipe.pressure:g} bar, isotropic, every 25 steps (NPT stages only)",
             "start": f"cubic lattice at {recipe.start_density} g/cm³, random orientations, minimised "
@@ -182,7 +185,7 @@ def provenance_card(dataset: Dataset) -> str:
 - Force field: {ff['name']}, {ff['source']}; types {ff['atom_types']}; {ff['mixing']}; `{ff['file']}`
 - System: {sim['n_molecules']} molecules ({sim['atoms']} atoms), cubic periodic box; {sim['electrostatics']};
   Lennard-Jones cut at {sim['cutoff_angstrom']:g} Å with the long-range dispersion correction; constraints: {sim['constraints']}
-  ({sim["timestep_fs"]:g} fs steps); {sim["integrator"]}; {sim['barostat']}
+  ({sim["timestep_fs"]:g} fs steps; {sim['hydrogen_mass']}); {sim["integrator"]}; {sim['barostat']}
 - Protocol: {sim['start']}. Validation NPT at {val['temperature_K']} K ({val['compress_ps']:g} ps compression discarded,
   {val['average_ps']:g} ps averaged); then for each temperature NPT ({sim['npt_ps']['equilibrate']:g} ps equilibration,
   {sim['npt_ps']['average']:g} ps averaged for the density), NVT in the box rescaled to that density (molecules kept whole;

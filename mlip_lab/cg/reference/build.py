@@ -47,9 +47,11 @@ class Reference:
         self.start_positions, self.start_edge = liquid.lattice_box(recipe.n_molecules, recipe.start_density, approximate,
                                                                    _rng(recipe.seed, "lattice"))
         self.topology = liquid.topology(recipe.n_molecules, self.start_edge)
-        self.system = liquid.methanol_system(self.topology, recipe.cutoff)
+        self.system = liquid.methanol_system(self.topology, recipe.cutoff, hydrogen_mass=recipe.hydrogen_mass)
         self.dof = liquid.degrees_of_freedom(self.system)
-        self.masses = liquid.masses(self.system)
+        # The force field's masses, not the repartitioned ones the dynamics may use: beads sit at the true centre
+        # of mass, and densities count the true molar mass.
+        self.masses = liquid.masses(liquid.methanol_system(self.topology, recipe.cutoff))
         atoms = len(liquid.ATOM_NAMES)
         self.molar_mass = float(self.masses[:atoms].sum())
         self.mapping = Mapping.centre_of_mass(self.masses[:atoms], recipe.n_molecules, bead_name=BEAD_NAME)

@@ -92,9 +92,13 @@ def topology(n_molecules: int, box_edge: float):
     return top
 
 
-def methanol_system(top, cutoff: float, constraints: bool = True):
+def methanol_system(top, cutoff: float, constraints: bool = True, hydrogen_mass: float | None = None):
     """The OPLS-AA system of ``top``: PME electrostatics and Lennard-Jones cut at ``cutoff`` Å with the
     long-range dispersion correction; bonds to hydrogen constrained when ``constraints``.
+
+    hydrogen_mass: amu given to every hydrogen, taken from the atom it is bonded to (hydrogen mass
+    repartitioning): the potential, and so the sampled configurations and forces, are unchanged, while the
+    fastest remaining motions slow down enough for 4 fs steps. None keeps the force field's masses.
 
     OPLS mixes LJ geometrically; OpenMM's NonbondedForce mixes sigma arithmetically. The NonbondedForce
     keeps the charges (PME) and the 1-4 exceptions, the LJ of all other pairs moves to a
@@ -108,6 +112,7 @@ def methanol_system(top, cutoff: float, constraints: bool = True):
     system = forcefield.createSystem(
         top, nonbondedMethod=app.PME, nonbondedCutoff=cutoff / NM_ANGSTROM * unit.nanometer,
         constraints=app.HBonds if constraints else None, rigidWater=False,
+        hydrogenMass=None if hydrogen_mass is None else hydrogen_mass * unit.amu,
     )
     (coulomb,) = [f for f in system.getForces() if isinstance(f, openmm.NonbondedForce)]
     lennard_jones = openmm.CustomNonbondedForce(

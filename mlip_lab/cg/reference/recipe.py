@@ -55,6 +55,7 @@ class LiquidRecipe:
     start_density: float = 0.5
     cutoff: float = 10.0
     timestep: float = 2.0
+    hydrogen_mass: float | None = None  # amu (hydrogen mass repartitioning), None: the force field's masses
     friction: float = 1.0
     pressure: float = 1.0
     frame_interval: float = 0.5
@@ -129,6 +130,12 @@ RECIPES = {
         # (100 frames) averaged for it; the density's standard error over them is ~0.3 %, below the 3 % criterion.
         npt_equilibrate_chunks=1,
         npt_average_chunks=2,
+        # Hydrogen mass repartitioning (3 amu) with 4 fs steps: measured on this box at 298 K over 4 ps, kinetic
+        # temperature 297.8 ± 5.7 K and potential energy -24.50 ± 1.16 eV against 296.6 ± 6.5 K and -24.61 ± 0.95 eV
+        # with standard masses at 2 fs, at 1.9x the simulated time per hour. Masses do not change the sampled
+        # configurations or forces; the bead map uses the standard masses.
+        timestep=4.0,
+        hydrogen_mass=3.0,
     ),
 }
 
