@@ -20,6 +20,29 @@ from mlip_lab.physics.units import FS_S, SPEED_OF_LIGHT_CM_PER_S
 PER_FS_IN_WAVENUMBER = 1.0 / (FS_S * SPEED_OF_LIGHT_CM_PER_S)
 
 
+def verlet_wavenumbers(wavenumbers, timestep_fs: float) -> np.ndarray:
+    """Where velocity Verlet with step ``timestep_fs`` puts a harmonic vibration of ``wavenumbers`` (cm^-1).
+
+    The discrete dynamics of x'' = -w^2 x turns by 2 arcsin(w dt / 2) per step instead of w dt, so its frequency is
+    w_eff = (2 / dt) arcsin(w dt / 2) > w: about +10 cm^-1 at 3000 cm^-1 with 0.5 fs. NaN beyond the stability limit
+    w dt > 2. Any shape in, same shape out.
+    """
+    if not timestep_fs > 0:
+        raise MLIPLabError(f"timestep_fs must be positive, got {timestep_fs}")
+    omega = 2.0 * math.pi * np.asarray(wavenumbers, dtype=float) / PER_FS_IN_WAVENUMBER  # rad/fs
+    half_angle = omega * timestep_fs / 2.0
+    with np.errstate(invalid="ignore"):
+        shifted = 2.0 / timestep_fs * np.arcsin(np.where(half_angle <= 1.0, half_angle, np.nan))
+    return shifted / (2.0 * math.pi) * PER_FS_IN_WAVENUMBER
+
+
+def spectral_resolution(n_lags: int, timestep_fs: float) -> float:
+    """1 / (c T_lag) in cm^-1: the finest detail a VACF of ``n_lags`` lags spaced ``timestep_fs`` apart resolves."""
+    if int(n_lags) != n_lags or n_lags < 2 or not timestep_fs > 0:
+        raise MLIPLabError(f"need n_lags >= 2 and a positive timestep_fs, got {n_lags} and {timestep_fs}")
+    return PER_FS_IN_WAVENUMBER / (n_lags * timestep_fs)
+
+
 def velocity_autocorrelation(velocities: torch.Tensor, masses: torch.Tensor, max_lag: int | None = None) -> torch.Tensor:
     """Normalised mass-weighted VACF C(t) = <sum_i m_i v_i(0).v_i(t)> / <sum_i m_i v_i(0)^2> per replica.
 

@@ -99,12 +99,17 @@ def timestep_scan_figure(scan: TimestepScan, max_drift: float | None = None) -> 
     return fig
 
 
-def spectrum_figure(wavenumbers, intensity, harmonic=None, title: str = "vibrational spectrum") -> go.Figure:
-    """The MD spectrum (K,) against wavenumber (cm^-1), with optional harmonic frequencies as vertical lines."""
+def spectrum_figure(wavenumbers, intensity, harmonic=None, title: str = "vibrational spectrum",
+                    verlet=None) -> go.Figure:
+    """The MD spectrum (K,) against wavenumber (cm^-1), with optional harmonic frequencies as vertical lines and,
+    optionally, the same lines where velocity Verlet puts them (``verlet``, see
+    :func:`mlip_lab.md.verlet_wavenumbers`)."""
     fig = go.Figure(layout=dict(title=title, xaxis_title="wavenumber / cm⁻¹", yaxis_title="intensity (max 1)",
                                 height=340, width=720, margin=dict(l=60, r=10, t=40, b=40)))
     fig.add_scatter(x=np.asarray(wavenumbers), y=np.asarray(intensity), mode="lines", name="MD (VACF)")
-    for k, w in enumerate(np.asarray([] if harmonic is None else harmonic)):
-        fig.add_scatter(x=[w, w], y=[0, 1.05], mode="lines", line=dict(color="red", dash="dot", width=1),
-                        name="harmonic (Hessian)", showlegend=k == 0)
+    lines = (("harmonic (Hessian)", harmonic, "red", "dot"), ("harmonic, Verlet-shifted", verlet, "green", "dash"))
+    for name, values, color, dash in lines:
+        for k, w in enumerate(np.asarray([] if values is None else values)):
+            fig.add_scatter(x=[w, w], y=[0, 1.05], mode="lines", line=dict(color=color, dash=dash, width=1),
+                            name=name, showlegend=k == 0)
     return fig

@@ -57,3 +57,26 @@ def test_spectrum_input_is_validated():
         vibrational_spectrum(torch.zeros(10, 1, 2, 3), torch.ones(1, 2), 0.0)
     with pytest.raises(MLIPLabError):
         spectrum_peaks(np.zeros(3), np.zeros(4))
+
+
+def test_verlet_moves_a_harmonic_line_up_by_the_arcsin_rule():
+    from mlip_lab.md import spectral_resolution, verlet_wavenumbers
+
+    # The example: +10 cm^-1 at 3000 cm^-1 with 0.5 fs steps; beyond w dt = 2 Verlet is unstable.
+    assert verlet_wavenumbers(3000.0, 0.5) - 3000.0 == pytest.approx(10.0, abs=0.5)
+    assert np.isnan(verlet_wavenumbers(3000.0, 5.0)) and verlet_wavenumbers(0.0, 0.5) == 0.0
+    # The spring integrated at a coarse step (w dt = 1.2): the measured period matches the shifted line, not w.
+    dt, steps = 2.0, 20000
+    start = REFERENCE.clone()
+    start[0, 1, 2] += 0.02
+    state = make_state(SPECIES, start, velocities=torch.zeros(1, 2, 3), dtype=torch.float64)
+    frames = FrameRecorder(every=1, velocities=False)
+    run_md(state, velocity_verlet(HarmonicBonds(SPECIES, REFERENCE, k=K), dt), steps, [frames], progress=False)
+    bond = (frames.positions[:, 0, 1, 2] - frames.positions[:, 0, 0, 2] - R0).numpy()
+    crossings = np.flatnonzero(np.diff(np.sign(bond)) != 0)
+    measured = (len(crossings) - 1) / 2 / ((crossings[-1] - crossings[0]) * dt) * PER_FS_IN_WAVENUMBER
+    assert measured == pytest.approx(verlet_wavenumbers(analytic_wavenumber(), dt), rel=2e-3)
+    assert measured > 1.05 * analytic_wavenumber()
+    assert spectral_resolution(1000, 1.0) == pytest.approx(PER_FS_IN_WAVENUMBER / 1000)
+    with pytest.raises(MLIPLabError):
+        verlet_wavenumbers(3000.0, 0.0)
