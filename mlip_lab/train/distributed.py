@@ -42,16 +42,21 @@ class Ranks:
         return indices[self.rank :: self.world]
 
 
-def join_process_group(device: torch.device) -> Ranks:
-    """The ranks of this process, starting the process group when a launcher asked for several processes.
+def join_process_group(device: torch.device) -> tuple[Ranks, torch.device]:
+    """(the ranks of this process, the device it trains on), starting the process group when a launcher asked for
+    several processes.
 
-    gloo serves CPU tensors and nccl CUDA ones; each CUDA rank uses the GPU of its ``LOCAL_RANK``.
+    gloo serves CPU tensors and nccl CUDA ones. A CUDA run trains each rank on the GPU of its ``LOCAL_RANK``
+    (``cuda:LOCAL_RANK``), so a script written for one GPU spreads over all of them unchanged.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and not (dist.is_available() and dist.is_initialized()):
-        return Ranks()
+        return Ranks(), device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Ranks(dist.get_rank(), dist.get_world_size(), str(device))
+    return Ranks(dist.get_rank(), dist.get_world_size(), str(device)), device
 
 
 def combine_gradients(parameters, weight: float, ranks: Ranks) -> None:

@@ -90,8 +90,8 @@ class Trainer:
         model_device, self.dtype = device_and_dtype(model)
         self.device = model_device if device is None else torch.device(device)
         self.fit_reference_energies = bool(fit_reference_energies)
+        self.ranks, self.device = join_process_group(self.device)
         self.model = model.to(self.device)
-        self.ranks = join_process_group(self.device)
         self.loss = loss
         self.train_set, self.valid_set = train_set, valid_set
         self.batch_size, self.max_epochs = int(batch_size), int(max_epochs)
