@@ -66,7 +66,7 @@ def run_ekd_part(args) -> None:
     from mlip_lab.distill import force_errors_against, run_ekd, time_to_failure
     from mlip_lab.train import predict_dataset
 
-    ratios, times = {}, {"student": [], "baseline": []}
+    ratios, times, failed = {}, {"student": [], "baseline": []}, {"student": [], "baseline": []}
     for seed in args.seeds:
         train, valid, graded = ekd_data(args.data, args.quick, seed)
         start = time.perf_counter()
@@ -85,6 +85,7 @@ def run_ekd_part(args) -> None:
             outcome = time_to_failure(model, valid, temperature=args.temperature, n_replicas=args.replicas,
                                       duration_fs=args.duration, seed=seed, progress=False)
             times[who].append(outcome.median)
+            failed[who].append(outcome.fraction_failed)
             print(f"  {who}: {outcome.summary()}")
     print(f"\nEKD on {args.data}, {len(args.seeds)} seeds (mean ± std over seeds), K = {args.teachers} teachers, "
           f"{args.epochs} epochs:")
@@ -96,6 +97,8 @@ def run_ekd_part(args) -> None:
     print(f"  median MD time to failure at {args.temperature:g} K, {args.replicas} replicas, {args.duration:g} fs: "
           f"student {mean_spread(times['student'])} fs, baseline {mean_spread(times['baseline'])} fs, "
           f"ratio {mean_spread(ratio)} (goal >= 2; a replica set whose median exceeds the run length counts as inf)")
+    print(f"  fraction of replicas failed within the run: student {mean_spread(failed['student'])}, baseline "
+          f"{mean_spread(failed['baseline'])} (the distribution when medians are censored)")
 
 
 def run_teacher_student_part(args) -> None:
