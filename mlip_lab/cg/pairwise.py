@@ -31,10 +31,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from mlip_lab.cg.prior import EnergyOutput, RepulsivePrior, WithPrior, predict_by_autograd
+from mlip_lab.cg.prior import EnergyOutput, RepulsivePrior, WithPrior
 from mlip_lab.data.dataset import Dataset
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.models.contract import composition_least_squares
+from mlip_lab.models.contract import composition_least_squares, predict_by_autograd
 from mlip_lab.models.io import register_model_kind
 from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import PairGeometry, pair_geometry

@@ -27,9 +27,8 @@ import torch
 from torch import nn
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.models.contract import check_model, device_and_dtype, fit_reference_energies, model_inputs
+from mlip_lab.models.contract import check_model, fit_reference_energies, predict_by_autograd
 from mlip_lab.models.io import build_model, model_spec, register_model_kind
-from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.neighbours import half_pair_sums, neighbour_list
 
 # The reference recipe's numbers (DESIGN.md §7).
@@ -186,22 +185,6 @@ class EnergyOutput:
     atomic_energies: torch.Tensor
     forces: torch.Tensor | None = None
     layer_energies: torch.Tensor | None = None
-
-
-def predict_by_autograd(model: nn.Module, batch_or_species, positions=None, cells=None, pbc=None,
-                        forces: bool = True) -> EnergyOutput:
-    """The model contract's ``predict`` for a kind whose ``forward`` gives an :class:`EnergyOutput`-like
-    result: detached outputs and F = -dE/dR by autograd (positions go to the model's device and dtype)."""
-    species, positions, cells, pbc = model_inputs(batch_or_species, positions, cells, pbc)
-    device, dtype = device_and_dtype(model)
-    positions = torch.as_tensor(positions, dtype=dtype, device=device)
-    with torch.set_grad_enabled(forces):
-        positions = positions.detach().requires_grad_(forces)
-        out = model(species, positions, cells, pbc)
-        force = forces_from_energy(out.energy, positions) if forces else None
-    layers = getattr(out, "layer_energies", None)
-    return EnergyOutput(energy=out.energy.detach(), atomic_energies=out.atomic_energies.detach(), forces=force,
-                        layer_energies=None if layers is None else layers.detach())
 
 
 class WithPrior(nn.Module):

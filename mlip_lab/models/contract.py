@@ -74,6 +74,27 @@ def device_and_dtype(model) -> tuple[torch.device, torch.dtype]:
     raise MLIPLabError(f"{type(model).__name__} has no floating-point parameters, so it has no dtype or device")
 
 
+def predict_by_autograd(model, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True):
+    """The model contract's ``predict`` for a kind whose ``forward`` returns energy, atomic energies and (where it
+    has them) layer energies: the same output class, detached, with F = -dE/dR by autograd when ``forces``.
+
+    Takes a :class:`~mlip_lab.data.Batch` or the tensors of ``forward``; positions go to the model's device and
+    dtype. The output class must take the keywords energy, atomic_energies, forces and layer_energies.
+    """
+    from mlip_lab.physics.forces import forces_from_energy  # physics imports this module: import when called
+
+    species, positions, cells, pbc = model_inputs(batch_or_species, positions, cells, pbc)
+    device, dtype = device_and_dtype(model)
+    positions = torch.as_tensor(positions, dtype=dtype, device=device)
+    with torch.set_grad_enabled(forces):
+        positions = positions.detach().requires_grad_(forces)
+        out = model(species, positions, cells, pbc)
+        force = forces_from_energy(out.energy, positions) if forces else None
+    layers = getattr(out, "layer_energies", None)
+    return type(out)(energy=out.energy.detach(), atomic_energies=out.atomic_energies.detach(), forces=force,
+                     layer_energies=None if layers is None else layers.detach())
+
+
 def model_inputs(batch_or_species, positions=None, cells=None, pbc=None) -> tuple:
     """(species, positions, cells, pbc) from a :class:`~mlip_lab.data.Batch` or from the tensors themselves,
     for ``predict`` methods that accept either."""

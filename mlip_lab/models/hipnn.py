@@ -11,9 +11,8 @@ import torch
 from torch import nn
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.models.contract import composition_least_squares, model_inputs
+from mlip_lab.models.contract import composition_least_squares, predict_by_autograd
 from mlip_lab.models.layers import AtomLayer, InteractionLayer, angular_basis
-from mlip_lab.physics.forces import forces_from_energy
 from mlip_lab.physics.geometry import PairGeometry, pair_geometry
 from mlip_lab.physics.neighbours import NeighbourList, neighbour_list
 
@@ -225,18 +224,7 @@ class HIPNN(nn.Module):
         Takes a :class:`~mlip_lab.data.Batch` or the tensors of :meth:`forward`. For training use
         :meth:`forward` and :func:`mlip_lab.physics.forces_from_energy` with ``create_graph=True`` instead.
         """
-        species, positions, cells, pbc = model_inputs(batch_or_species, positions, cells, pbc)
-        positions = torch.as_tensor(positions, dtype=self.reference_energies.dtype, device=self.reference_energies.device)
-        with torch.set_grad_enabled(forces):
-            positions = positions.detach().requires_grad_(forces)
-            out = self(species, positions, cells, pbc)
-            force = forces_from_energy(out.energy, positions) if forces else None
-        return HIPNNOutput(
-            energy=out.energy.detach(),
-            atomic_energies=out.atomic_energies.detach(),
-            layer_energies=out.layer_energies.detach(),
-            forces=force,
-        )
+        return predict_by_autograd(self, batch_or_species, positions, cells, pbc, forces)
 
     @torch.no_grad()
     def reference_atomic_energies(self, species) -> torch.Tensor:
