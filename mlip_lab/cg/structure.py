@@ -53,6 +53,13 @@ def radial_distribution(positions, cells, r_max: float, n_bins: int, species=Non
     return 0.5 * (edges[1:] + edges[:-1]), total / len(x)
 
 
+def largest_rdf_range(cells) -> float:
+    """Half the smallest perpendicular width over ``cells`` ((M, 3, 3) or (3, 3) Å): the longest r_max an RDF of
+    these frames may use, since the minimum image misses or double-counts pairs beyond it."""
+    h = _tensor(cells, "cells")
+    return float(perpendicular_widths(frame_cells(h, tuple(h.shape[:-2]))).min()) / 2
+
+
 def coordination_number(r, g, density: float) -> np.ndarray:
     """Running coordination number n(R) = integral_0^R 4 pi r^2 density g(r) dr at the upper edge of each bin.
 
@@ -177,7 +184,7 @@ def _positive_int(value, name: str) -> int:
 
 
 def _edges(r_max: float, n_bins: int, cells: torch.Tensor) -> np.ndarray:
-    half_width = float(perpendicular_widths(cells).min()) / 2
+    half_width = largest_rdf_range(cells)
     if not 0 < r_max <= half_width:
         raise MLIPLabError(f"r_max = {r_max} Å must be positive and at most half the smallest perpendicular cell width "
                            f"({half_width:.4g} Å); beyond it the minimum image misses or double-counts pairs. "

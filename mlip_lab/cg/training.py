@@ -10,11 +10,10 @@ import numpy as np
 import torch
 
 from mlip_lab.cg.prior import WithPrior, fit_repulsive_prior, mean_force_magnitude
-from mlip_lab.cg.structure import radial_distribution
+from mlip_lab.cg.structure import largest_rdf_range, radial_distribution
 from mlip_lab.data import Dataset
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.models import HIPNN, HIPNNConfig
-from mlip_lab.physics.geometry import perpendicular_widths
 from mlip_lab.train import ForceLoss, Loss, Trainer
 
 # One bead type (code 1). The reference example uses l = 2, 128 features, 20 sensitivities, one interaction layer
@@ -63,11 +62,11 @@ def available_temperatures(frames: Dataset) -> list[float]:
 def reference_prior(frames: Dataset, r_max: float | None = None, n_bins: int = 200):
     """The repulsive prior of the reference recipe fitted to ``frames``: its RDF onset and mean |F| per bead.
 
-    r_max: Å, range of the RDF (default: 10 Å or just under half the smallest cell width, whichever is smaller).
+    r_max: Å, range of the RDF (default: 10 Å or just under the longest range the cells allow, whichever is smaller).
     """
     check_cg_frames(frames)
     if r_max is None:
-        r_max = min(10.0, 0.499 * float(perpendicular_widths(torch.as_tensor(frames.cells)).min()))
+        r_max = min(10.0, 0.998 * largest_rdf_range(frames.cells))
     r, g = radial_distribution(frames.positions, frames.cells, r_max, n_bins)
     return fit_repulsive_prior(r, g, mean_force_magnitude(frames.forces, frames.species))
 

@@ -201,3 +201,12 @@ def test_bad_bond_and_angle_input_is_rejected(call, message):
     cell = np.eye(3) * 10.0
     with pytest.raises(MLIPLabError, match=message):
         call(bent_molecules(4, cell), cell)
+
+
+def test_largest_rdf_range_is_half_the_smallest_perpendicular_width():
+    from mlip_lab.cg.structure import largest_rdf_range
+
+    assert largest_rdf_range(np.eye(3) * 20.0) == pytest.approx(10.0)
+    assert largest_rdf_range(np.stack([np.eye(3) * 20.0, np.eye(3) * 18.0])) == pytest.approx(9.0)
+    sheared = np.array([[10.0, 0.0, 0.0], [5.0, 10.0, 0.0], [0.0, 0.0, 10.0]])
+    assert largest_rdf_range(sheared) == pytest.approx(0.5 * 10.0 / np.sqrt(1.25))  # face distance, not the edge

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlip_lab.cg.structure import radial_distribution
+from mlip_lab.cg.structure import largest_rdf_range, radial_distribution
 
 
 def oxygen_rdf_peak(oxygen: np.ndarray, boxes: np.ndarray, bin_width: float = 0.02) -> float:
     """First-peak position (Å) of the O-O g(r) of frames ``oxygen`` (F, N, 3) Å in ``boxes`` (F, 3, 3) Å, with
-    g(r) out to 8 Å or just under half the smallest box edge."""
-    r_max = min(8.0, 0.5 * float(np.cbrt(np.abs(np.linalg.det(boxes)).min())) - 0.01)
+    g(r) out to 8 Å or just under the longest range the boxes allow."""
+    r_max = min(8.0, largest_rdf_range(boxes) - 0.01)
     r, g = radial_distribution(oxygen, boxes, r_max, int(round(r_max / bin_width)))
     return first_peak(r, g)
 
