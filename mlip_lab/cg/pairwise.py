@@ -287,17 +287,6 @@ class PairwiseFit:
     n_force_components: int
 
 
-def _frame_chunks(dataset: Dataset, chunk_frames: int, dtype: torch.dtype):
-    """(species, positions, cells, pbc, forces) tensors of consecutive frames, ``chunk_frames`` at a time."""
-    for start in range(0, len(dataset), chunk_frames):
-        part = slice(start, start + chunk_frames)
-        cells = None if dataset.cells is None else torch.as_tensor(dataset.cells[part], dtype=dtype)
-        pbc = None if dataset.pbc is None else torch.as_tensor(dataset.pbc[part])
-        yield (torch.as_tensor(dataset.species[part], dtype=torch.long),
-               torch.as_tensor(dataset.positions[part], dtype=dtype), cells, pbc,
-               torch.as_tensor(dataset.forces[part], dtype=dtype))
-
-
 def _no_pairs(r_cut: float) -> MLIPLabError:
     return MLIPLabError(f"no two beads of the dataset are closer than r_cut = {r_cut} Å, so there is no pair force "
                         "to fit; use a larger r_cut")
@@ -306,8 +295,8 @@ def _no_pairs(r_cut: float) -> MLIPLabError:
 def _smallest_distance(dataset: Dataset, r_cut: float, chunk_frames: int) -> float:
     """The smallest bead-bead distance (Å) in the dataset, among pairs closer than r_cut."""
     smallest = math.inf
-    for species, positions, cells, pbc, _ in _frame_chunks(dataset, chunk_frames, torch.float64):
-        geometry = pair_geometry(species, positions, r_cut, cells, pbc)
+    for batch in dataset.batches(chunk_frames, dtype=torch.float64):
+        geometry = pair_geometry(batch.species, batch.positions, r_cut, batch.cells, batch.pbc)
         if bool(geometry.mask.any()):
             smallest = min(smallest, float(geometry.distances[geometry.mask].min()))
     if smallest == math.inf:
@@ -368,9 +357,10 @@ def fit_pairwise(dataset: Dataset, r_cut: float, n_basis: int, r_min: float | No
     sum_squares, n_rows = 0.0, 0
     smallest = torch.full((n_pairs,), math.inf, dtype=torch.float64)
 
-    chunks = _frame_chunks(dataset, chunk_frames, torch.float64)
-    for species, positions, cells, pbc, forces in tqdm(chunks, total=math.ceil(len(dataset) / chunk_frames),
-                                                       desc="pairwise fit", unit="chunk", disable=not progress):
+    chunks = dataset.batches(chunk_frames, dtype=torch.float64)
+    for batch in tqdm(chunks, total=math.ceil(len(dataset) / chunk_frames), desc="pairwise fit", unit="chunk",
+                      disable=not progress):
+        species, positions, cells, pbc, forces = batch.species, batch.positions, batch.cells, batch.pbc, batch.forces
         if prior is not None:
             with torch.enable_grad():
                 positions.requires_grad_(True)
