@@ -198,11 +198,16 @@ class Dataset:
         """Padded mini-batches of torch tensors, each trimmed to its own largest molecule."""
         from mlip_lab.data.batch import make_batch
 
+        for rows in self.batch_rows(batch_size, shuffle, seed):
+            yield make_batch(self, rows, device=device, dtype=dtype)
+
+    def batch_rows(self, batch_size: int, shuffle: bool = False, seed: int = 0) -> Iterator[np.ndarray]:
+        """The row indices of each batch :meth:`batches` makes (the same order for the same arguments)."""
         if batch_size < 1:
             raise MLIPLabError(f"batch_size must be at least 1, got {batch_size}")
         order = np.random.default_rng(seed).permutation(len(self)) if shuffle else np.arange(len(self))
         for start in range(0, len(self), batch_size):
-            yield make_batch(self, order[start : start + batch_size], device=device, dtype=dtype)
+            yield order[start : start + batch_size]
 
 
 def _pad(field_name: str, array: np.ndarray, n: int) -> np.ndarray:

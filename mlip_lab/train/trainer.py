@@ -7,7 +7,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 from tqdm.auto import tqdm
@@ -261,12 +260,9 @@ class Trainer:
         return totals.result()
 
     def _batches(self, dataset: Dataset, shuffle_seed: int | None = None):
-        """(rows of the global batch, this rank's rows of it) for each batch, in the order ``Dataset.batches``
-        uses (shuffled with ``shuffle_seed``, or in order)."""
-        n = len(dataset)
-        order = np.arange(n) if shuffle_seed is None else np.random.default_rng(shuffle_seed).permutation(n)
-        for start in range(0, n, self.batch_size):
-            rows = order[start : start + self.batch_size]
+        """(rows of the global batch, this rank's rows of it) for each batch of ``Dataset.batch_rows`` (shuffled
+        with ``shuffle_seed``, or in order)."""
+        for rows in dataset.batch_rows(self.batch_size, shuffle=shuffle_seed is not None, seed=shuffle_seed or 0):
             yield rows, self.ranks.shard(rows)
 
     # ------------------------------------------------------------------ helpers

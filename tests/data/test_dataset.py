@@ -371,3 +371,11 @@ def test_describe_summarises_size_elements_fields_and_labels(mixed):
 def test_describe_shows_provenance_of_shipped_data():
     text = load("organics_minima").describe()
     assert "level of theory: " in text and "rebuild with: python -m mlip_lab.data.reference build" in text
+
+
+def test_batch_rows_are_the_rows_of_each_batch(mixed):
+    for shuffle in (False, True):
+        rows = list(mixed.batch_rows(3, shuffle=shuffle, seed=7))
+        batches = list(mixed.batches(3, shuffle=shuffle, seed=7))
+        assert [r.tolist() for r in rows] == [b.indices.tolist() for b in batches]
+    assert sorted(np.concatenate(rows).tolist()) == list(range(len(mixed)))
