@@ -1,21 +1,22 @@
-"""Shipped datasets live inside the package; the builder's work folders stay at the checkout's root."""
+"""write_atomically: a file appears whole or not at all, under the temporary names .gitignore expects."""
 
-from pathlib import Path
+import pytest
 
-import mlip_lab
-from mlip_lab.data import shipped_datasets
-from mlip_lab.data.paths import DATA_DIR, build_dir
-
-SOURCE_ROOT = Path(__file__).resolve().parents[2]
+from mlip_lab.data.paths import write_atomically
 
 
-def test_shipped_datasets_are_package_data_with_a_card_each():
-    assert DATA_DIR == Path(mlip_lab.__file__).parent / "datasets"
-    assert {"organics", "organics_minima", "reactions"} <= set(shipped_datasets())
-    assert all((DATA_DIR / f"{name}.md").is_file() for name in shipped_datasets())
+def test_a_failed_write_leaves_the_old_file_and_only_an_ignored_temporary(tmp_path):
+    path = tmp_path / "chunk.npz"
+    path.write_text("old")
+    seen = []
 
+    def fails(tmp):
+        seen.append(tmp.name)
+        tmp.write_text("half")
+        raise OSError("disk full")
 
-def test_builder_work_folders_are_under_data_build_at_the_checkout_root(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # a source checkout ignores the current directory
-    assert build_dir() == SOURCE_ROOT / "data" / "build"
-    assert not build_dir().is_relative_to(DATA_DIR.parent)
+    with pytest.raises(OSError):
+        write_atomically(path, fails)
+    assert path.read_text() == "old" and seen == ["chunk.tmp.npz"]
+    assert write_atomically(tmp_path / "a.state.xml", lambda tmp: tmp.write_text("new")).read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.state.xml", "chunk.npz", "chunk.tmp.npz"]

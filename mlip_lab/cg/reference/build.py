@@ -26,6 +26,7 @@ from mlip_lab.cg.mapping import Mapping
 from mlip_lab.cg.reference import liquid
 from mlip_lab.cg.reference.recipe import Chunk, LiquidRecipe, resolve
 from mlip_lab.cg.reference.validation import Validation, oxygen_rdf_peak
+from mlip_lab.data.paths import write_atomically
 from mlip_lab.errors import MLIPLabError
 
 BEAD_NAME = "MeOH"
@@ -91,9 +92,7 @@ def _save_state(sim, path: Path) -> None:
     import openmm
 
     state = sim.context.getState(getPositions=True, getVelocities=True, enforcePeriodicBox=False)
-    tmp = path.with_suffix(".tmp.xml")
-    tmp.write_text(openmm.XmlSerializer.serialize(state))
-    tmp.replace(path)
+    write_atomically(path, lambda tmp: tmp.write_text(openmm.XmlSerializer.serialize(state)))
 
 
 def _restore(sim, path: Path) -> None:
@@ -167,9 +166,7 @@ def run_chunk(ref: Reference, chunk: Chunk, work: Path, platform_name: str = "CP
     path = chunk_path(work, chunk)
     path.parent.mkdir(parents=True, exist_ok=True)
     _save_state(sim, state_path(work, chunk.key))
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)  # the chunk counts as done once this file exists
+    write_atomically(path, lambda tmp: np.savez_compressed(tmp, **arrays))  # the chunk is done once this file exists
     with (work / "log.jsonl").open("a") as log:
         log.write(json.dumps(entry) + "\n")
     return entry

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from mlip_lab.data.padding import pad_ragged
+from mlip_lab.data.paths import write_atomically
 from mlip_lab.data.reference.recipes import RECIPES, Recipe
 from mlip_lab.errors import MLIPLabError
 
@@ -129,9 +130,7 @@ def _stationary_job(recipe_name: str, system: str, kind: str, path: str, setting
 
 
 def _save_stationary(path: Path, arrays: dict) -> None:
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    write_atomically(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def _load_stationary(work: Path, system: str) -> dict:
@@ -304,16 +303,14 @@ class LabelStore:
         records = [self.records[k] for k in keys]
         n_max = max(rec["n_atoms"] for rec in records)
         no_forces, no_hessian = np.zeros((0, 3)), np.zeros((0, 0))  # padded to zeros like the missing atoms
-        tmp = self.path.with_suffix(".tmp.npz")
-        np.savez_compressed(
+        write_atomically(self.path, lambda tmp: np.savez_compressed(
             tmp, keys=np.array(keys), n_atoms=np.array([rec["n_atoms"] for rec in records]),
             energies=np.array([rec["energy"] for rec in records]),
             forces=pad_ragged([rec.get("forces", no_forces) for rec in records], length=n_max, dtype=np.float64),
             has_forces=np.array(["forces" in rec for rec in records]),
             hessians=pad_ragged([rec.get("hessian", no_hessian) for rec in records], length=3 * n_max, axes=2, dtype=np.float64),
             has_hessian=np.array(["hessian" in rec for rec in records]),
-        )
-        tmp.replace(self.path)
+        ))
 
     def forget(self, keys) -> None:
         """Drop the labels and log lines of ``keys`` (their geometries changed), then flush."""
