@@ -32,13 +32,6 @@ def mean_spread(values) -> str:
     return f"{values.mean():.3g} ± {values.std():.2g}"
 
 
-def split_in_time(frames, fractions=(0.8, 0.1, 0.1)):
-    """Contiguous blocks of a trajectory (frames in time order): neighbouring MD frames are correlated, so a random
-    split would put near-copies of training frames in the test set."""
-    cuts = np.round(np.cumsum(fractions)[:-1] * len(frames)).astype(int)
-    return [frames.subset(part) for part in np.split(np.arange(len(frames)), cuts)]
-
-
 def force_mae(model, frames) -> float:
     from mlip_lab.train import force_errors, predict_dataset
 
@@ -95,7 +88,7 @@ def main():
     errors = {"HIP-NN-TS": {t: [] for t in temperatures}, "pairwise": {t: [] for t in temperatures}}
     maes, cg_speed = {"HIP-NN-TS": [], "pairwise": []}, []
     for seed in args.seeds:
-        train, valid, test = split_in_time(frames_at(data, args.train_temperature))
+        train, valid, test = frames_at(data, args.train_temperature).split_in_order()  # trajectory order
         if args.quick:
             train, valid, test = (d.subset(np.arange(min(len(d), 8))) for d in (train, valid, test))
         prior = reference_prior(train)

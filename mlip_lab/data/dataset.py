@@ -166,10 +166,18 @@ class Dataset:
     # ------------------------------------------------------------------ splits
     def split_random(self, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> list["Dataset"]:
         """Shuffle with ``seed`` and cut into parts of the given fractions (they must sum to 1)."""
+        return self._split(np.random.default_rng(seed).permutation(len(self)), fractions)
+
+    def split_in_order(self, fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> list["Dataset"]:
+        """Cut into consecutive blocks of the given fractions (they must sum to 1), e.g. the first 80 % of an MD
+        trajectory to train, the next 10 % to validate and the last 10 % to test: neighbouring frames are
+        correlated, so a random split would put near-copies of training frames in the test set."""
+        return self._split(np.arange(len(self)), fractions)
+
+    def _split(self, order: np.ndarray, fractions: Sequence[float]) -> list["Dataset"]:
         fractions = np.asarray(fractions, dtype=float)
         if np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
             raise MLIPLabError(f"split fractions must be non-negative and sum to 1, got {fractions.tolist()}")
-        order = np.random.default_rng(seed).permutation(len(self))
         cuts = np.round(np.cumsum(fractions)[:-1] * len(self)).astype(int)
         sizes = np.diff([0, *cuts, len(self)])
         if np.any(sizes == 0):

@@ -379,3 +379,11 @@ def test_batch_rows_are_the_rows_of_each_batch(mixed):
         batches = list(mixed.batches(3, shuffle=shuffle, seed=7))
         assert [r.tolist() for r in rows] == [b.indices.tolist() for b in batches]
     assert sorted(np.concatenate(rows).tolist()) == list(range(len(mixed)))
+
+
+def test_split_in_order_cuts_consecutive_blocks(mixed):
+    train, valid, test = mixed.split_in_order((0.5, 0.25, 0.25))
+    assert [len(train), len(valid), len(test)] == [4, 2, 2]
+    assert train.energies.tolist() == mixed.energies[:4].tolist() and test.energies.tolist() == mixed.energies[6:].tolist()
+    with pytest.raises(MLIPLabError, match="sum to 1"):
+        mixed.split_in_order((0.5, 0.1))
