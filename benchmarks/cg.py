@@ -25,11 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-
-
-def mean_spread(values) -> str:
-    values = np.asarray(values, dtype=float)
-    return f"{values.mean():.3g} ± {values.std():.2g}"
+from _stats import mean_spread
 
 
 def force_mae(model, frames) -> float:

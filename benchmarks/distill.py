@@ -29,16 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-
-def mean_spread(values) -> str:
-    values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return f"undefined for all {values.size} seeds (beyond the run length)"
-    if finite.size < values.size:
-        return f"{np.mean(finite):.3g} ± {np.std(finite):.2g} ({values.size - finite.size} of {values.size} > run length)"
-    return f"{values.mean():.3g} ± {values.std():.2g}"
+from _stats import mean_spread
 
 
 def ekd_data(kind: str, quick: bool, seed: int):
