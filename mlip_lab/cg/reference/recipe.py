@@ -123,9 +123,11 @@ class LiquidRecipe:
 RECIPES = {
     "cg_methanol": LiquidRecipe(
         name="cg_methanol",
-        description=("Liquid methanol (256 molecules, all-atom OPLS-AA, OpenMM) at five temperatures, mapped to one "
+        description=("Liquid methanol (256 molecules, all-atom OPLS-AA, OpenMM) at four temperatures (238-318 K), mapped to one "
                      "bead per molecule (centre of mass): bead positions and mapped forces for force matching."),
-        temperatures=(278.0, 238.0, 318.0, 258.0, 298.0),
+        # Training at 278 K, tests at -40, +20 and +40 K. Four temperatures, not five: each costs ~14 chunks
+        # (~45 min on 2 cores), and four already span the 80 K the transferability test needs.
+        temperatures=(278.0, 238.0, 318.0, 298.0),
         # Each temperature starts from the validated 298 K liquid: 25 ps to settle the new density, then 50 ps
         # (100 frames) averaged for it; the density's standard error over them is ~0.3 %, below the 3 % criterion.
         npt_equilibrate_chunks=1,
