@@ -1,17 +1,23 @@
 """Coarse-graining by force matching, measured: train at one temperature, test at all. Not a test.
 
 For each seed: HIP-NN-TS (plus the fitted repulsive prior) is force-matched on the CG frames of ``--train-temperature``
-(the first 80 % of that trajectory; the next 10 % validate, the last 10 % test), and the pairwise MS-CG baseline
-(plus the same prior) is fitted on the same frames. Both then run CG Langevin MD at every temperature of the data,
-from frames of that temperature, and their bead-bead RDFs are compared with the atomistic one (integrated absolute
-difference up to ``--r-max``). Speed: simulated ps per wall-clock hour of CG MD (one box, HIP-NN-TS) and of the
-atomistic OpenMM reference on an atomistic frame with the same number of molecules, both measured in this run.
+(from the first 80 % of that trajectory, every ``--train-every``-th frame; the next 10 % validate, the last 10 %
+test), and the pairwise MS-CG baseline (plus the same prior) is fitted on the same frames. Both then run CG Langevin
+MD at every temperature of the data, from frames of that temperature, and their bead-bead RDFs are compared with
+the atomistic one (integrated absolute difference up to ``--r-max``). Speed: simulated ps per wall-clock hour of CG
+MD (one box, HIP-NN-TS) and of the atomistic OpenMM reference on an atomistic frame with the same number of
+molecules, both measured in this run.
+
+Parts: ``train`` fits and saves the models of every seed to ``--models-dir`` and prints their test force errors;
+``md`` runs the saved models' CG MD and prints the RDF errors; ``speed`` times CG MD against OpenMM (run it alone on
+an idle machine); ``all`` does the three in turn.
 
 Goals (issue 13): HIP-NN-TS's RDF error below the baseline's at every temperature; its error at training ± 40 K at
 most 2x its error at the training temperature; CG MD >= 10x the atomistic ps per hour. Dense vs sparse pairs are
 measured by ``benchmarks/pairs.py``.
 
-    python benchmarks/cg.py --threads 2                 # 3 seeds
+    python benchmarks/cg.py --threads 2                 # 3 seeds, all parts
+    python benchmarks/cg.py --part speed --threads 2    # the saved models' speed, alone
     python benchmarks/cg.py --quick                     # a few minutes: checks the script runs, numbers mean nothing
     python benchmarks/cg.py --frames my.npz --atomistic my_atomistic.npz   # other data made by mlip_lab.cg.reference
 """
@@ -19,14 +25,15 @@ measured by ``benchmarks/pairs.py``.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 from _stats import mean_spread
-
 
 def force_mae(model, frames) -> float:
     from mlip_lab.train import force_errors, predict_dataset
@@ -34,43 +41,57 @@ def force_mae(model, frames) -> float:
     return float(np.abs(force_errors(frames, predict_dataset(model, frames, batch_size=4))).mean())
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", default="cg_methanol", help="CG dataset (shipped name or file)")
-    parser.add_argument("--atomistic", default="cg_methanol_atomistic", help="atomistic frames (for the speed)")
-    parser.add_argument("--train-temperature", type=float, default=278.0)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--n-basis", type=int, default=40, help="B-splines of the pairwise baseline")
-    parser.add_argument("--md-ps", type=float, default=20.0, help="CG MD per replica and temperature, ps")
-    parser.add_argument("--equilibration-ps", type=float, default=4.0, help="left out of the RDFs, ps")
-    parser.add_argument("--replicas", type=int, default=4)
-    parser.add_argument("--timestep", type=float, default=4.0, help="CG MD time step, fs")
-    parser.add_argument("--r-max", type=float, default=12.0, help="RDF range, Å")
-    parser.add_argument("--cutoff", type=float, default=None, help="CG model and pairwise cutoff, Å (default CG_CONFIG's)")
-    parser.add_argument("--atomistic-cutoff", type=float, default=10.0, help="the reference's nonbonded cutoff, Å")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--quick", action="store_true", help="tiny training and MD: checks the script runs")
-    args = parser.parse_args()
-    if args.quick:
-        args.seeds, args.epochs, args.md_ps, args.equilibration_ps, args.replicas = args.seeds[:1], 2, 0.4, 0.1, 1
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def training_frames(data, args):
+    """The (train, valid, test) frames at the training temperature, in trajectory order."""
+    from mlip_lab.cg import frames_at
 
-    from mlip_lab.cg import (
-        CG_CONFIG, available_temperatures, fit_pairwise, frames_at, radial_distribution, rdf_error, reference_prior,
-        run_cg_md, train_force_matching,
-    )
-    from mlip_lab.cg.reference import atomistic_ps_per_hour
-    from mlip_lab.data import load
+    train, valid, test = frames_at(data, args.train_temperature).split_in_order()
+    train = train.subset(np.arange(0, len(train), args.train_every))
+    if args.quick:
+        train, valid, test = (d.subset(np.arange(min(len(d), 8))) for d in (train, valid, test))
+    return train, valid, test
+
+
+def run_train_part(args, data) -> None:
+    """Fit HIP-NN-TS and the pairwise baseline (with the same prior) per seed; save them; print test force MAEs."""
+    from mlip_lab.cg import CG_CONFIG, fit_pairwise, reference_prior, train_force_matching
+    from mlip_lab.models import save_model
 
     config = CG_CONFIG
     if args.cutoff is not None:  # e.g. for small test boxes: the soft cutoff keeps its distance to the hard one
         config = replace(CG_CONFIG, cutoff=args.cutoff, r_soft_max=args.cutoff - (CG_CONFIG.cutoff - CG_CONFIG.r_soft_max))
+    maes = {"HIP-NN-TS": [], "pairwise": []}
+    for seed in args.seeds:
+        train, valid, test = training_frames(data, args)
+        prior = reference_prior(train)
+        start = time.perf_counter()
+        network = train_force_matching(train, valid, config, prior=prior, seed=seed, max_epochs=args.epochs,
+                                       batch_size=4, lr=2e-3, lr_schedule="cosine", progress=False).model
+        trained = time.perf_counter() - start
+        pairwise = fit_pairwise(train, r_cut=config.cutoff, n_basis=args.n_basis, prior=prior, progress=False).model
+        for label, model in (("HIP-NN-TS", network), ("pairwise", pairwise)):
+            maes[label].append(force_mae(model, test))
+            save_model(model, args.models_dir / f"{label}_seed{seed}.pt")
+        print(f"seed {seed}: {len(train)} training frames at {args.train_temperature:g} K, HIP-NN-TS trained in "
+              f"{trained:.0f} s; test force MAE HIP-NN-TS {maes['HIP-NN-TS'][-1]:.4f}, pairwise "
+              f"{maes['pairwise'][-1]:.4f} eV/Å; prior at {float(prior.taper):.2f} Å")
+    (args.models_dir / "test_force_mae.json").write_text(json.dumps(maes))
+    print(f"\nTrained at {args.train_temperature:g} K on every {args.train_every}. frame of the first 80 %, "
+          f"{len(args.seeds)} seeds, {args.epochs} epochs:")
+    print(f"  test force MAE: HIP-NN-TS {mean_spread(maes['HIP-NN-TS'])}, pairwise {mean_spread(maes['pairwise'])} eV/Å "
+          f"(mean |F| {float(np.abs(test.forces).mean()):.4f} eV/Å)")
 
-    print(f"{platform.node()} ({platform.processor() or 'cpu'}), {torch.get_num_threads()} CPU threads, torch "
-          f"{torch.__version__}; seeds {args.seeds}")
-    data, atomistic = load(args.frames), load(args.atomistic)
+
+def load_seed_models(args, seed) -> dict:
+    from mlip_lab.models import load_model
+
+    return {label: load_model(args.models_dir / f"{label}_seed{seed}.pt") for label in ("HIP-NN-TS", "pairwise")}
+
+
+def run_md_part(args, data) -> None:
+    """CG MD of the saved models at every temperature; RDF errors against the atomistic RDF; the two goals."""
+    from mlip_lab.cg import available_temperatures, frames_at, radial_distribution, rdf_error, run_cg_md
+
     temperatures = available_temperatures(data)
     n_bins = int(round(args.r_max / 0.1))
     references = {}
@@ -78,27 +99,11 @@ def main():
         frames = frames_at(data, t)
         references[t] = radial_distribution(frames.positions, frames.cells, args.r_max, n_bins)[1]
     n_steps = int(round(args.md_ps * 1000 / args.timestep))
-    # A frame every 0.5 ps, as in the reference (at least ten frames per run, for --quick).
-    record_every = max(1, min(int(round(500 / args.timestep)), n_steps // 10))
-
+    record_every = max(1, min(int(round(args.record_ps * 1000 / args.timestep)), n_steps // 10))
     errors = {"HIP-NN-TS": {t: [] for t in temperatures}, "pairwise": {t: [] for t in temperatures}}
-    maes, cg_speed = {"HIP-NN-TS": [], "pairwise": []}, []
     for seed in args.seeds:
-        train, valid, test = frames_at(data, args.train_temperature).split_in_order()  # trajectory order
-        if args.quick:
-            train, valid, test = (d.subset(np.arange(min(len(d), 8))) for d in (train, valid, test))
-        prior = reference_prior(train)
-        start = time.perf_counter()
-        network = train_force_matching(train, valid, config, prior=prior, seed=seed, max_epochs=args.epochs,
-                                       batch_size=4, lr=2e-3, lr_schedule="cosine", progress=False).model
-        trained = time.perf_counter() - start
-        pairwise = fit_pairwise(train, r_cut=config.cutoff, n_basis=args.n_basis, prior=prior, progress=False).model
-        models = {"HIP-NN-TS": network, "pairwise": pairwise}
-        for label, model in models.items():
-            maes[label].append(force_mae(model, test))
-        print(f"seed {seed}: {len(train)} training frames at {args.train_temperature:g} K, HIP-NN-TS trained in "
-              f"{trained:.0f} s; test force MAE HIP-NN-TS {maes['HIP-NN-TS'][-1]:.4f}, pairwise "
-              f"{maes['pairwise'][-1]:.4f} eV/Å; prior at {float(prior.taper):.2f} Å")
+        models = load_seed_models(args, seed)
+        print(f"seed {seed}:")
         for t in temperatures:
             frames = frames_at(data, t)
             starts = np.linspace(0, len(frames) - 1, args.replicas).round().astype(int).tolist()
@@ -111,22 +116,12 @@ def main():
                 failed = f", {len(run.blow_ups)} of {args.replicas} replicas blew up" if run.blow_ups else ""
                 line.append(f"{label} {errors[label][t][-1]:.3f} Å{failed}")
             print(f"  {t:g} K: RDF error " + "; ".join(line))
-        one_box = run_cg_md(network, frames_at(data, args.train_temperature), args.train_temperature,
-                            max(n_steps // 4, 10), timestep=args.timestep, record_every=n_steps, seed=seed,
-                            progress=False)
-        cg_speed.append(one_box.simulated_ps_per_hour)
-
-    frame = int(np.flatnonzero(np.isclose(atomistic.temperature, args.train_temperature))[0])
-    n_atoms = int(atomistic.n_atoms[frame])
-    reference_speed = atomistic_ps_per_hour(atomistic.positions[frame, :n_atoms], float(atomistic.cells[frame, 0, 0]),
-                                            args.train_temperature, n_steps=20 if args.quick else 500,
-                                            cutoff=args.atomistic_cutoff, threads=torch.get_num_threads())
-
-    print(f"\nTrained at {args.train_temperature:g} K, {len(args.seeds)} seeds (mean ± std), {args.epochs} epochs, CG MD "
-          f"{args.replicas} x {args.md_ps:g} ps per temperature at {args.timestep:g} fs:")
-    print(f"  test force MAE at {args.train_temperature:g} K: HIP-NN-TS {mean_spread(maes['HIP-NN-TS'])}, pairwise "
-          f"{mean_spread(maes['pairwise'])} eV/Å")
-    print(f"  {'T / K':>8} {'HIP-NN-TS':>16} {'pairwise':>16}  (RDF error, Å)")
+    (args.models_dir / "rdf_errors.json").write_text(json.dumps({k: {f"{t:g}": e for t, e in v.items()}
+                                                                   for k, v in errors.items()}))
+    print(f"\nRDF error (integrated |g - g_ref| up to {args.r_max:g} Å) after training at {args.train_temperature:g} K, "
+          f"{len(args.seeds)} seeds (mean ± std), CG MD {args.replicas} x {args.md_ps:g} ps per temperature at "
+          f"{args.timestep:g} fs, first {args.equilibration_ps:g} ps left out:")
+    print(f"  {'T / K':>8} {'HIP-NN-TS':>16} {'pairwise':>16}")
     for t in temperatures:
         print(f"  {t:>8g} {mean_spread(errors['HIP-NN-TS'][t]):>16} {mean_spread(errors['pairwise'][t]):>16}")
     below = all(np.mean(errors["HIP-NN-TS"][t]) < np.mean(errors["pairwise"][t]) for t in temperatures)
@@ -139,9 +134,72 @@ def main():
                   f"{'met' if ratio <= 2 else 'NOT met'})")
         else:
             print(f"  no frames at {t:g} K in the data: the ±40 K goal cannot be checked there")
+
+
+def run_speed_part(args, data, atomistic) -> None:
+    """Simulated ps per hour: CG MD of each seed's saved HIP-NN-TS (one box) and OpenMM's atomistic reference."""
+    from mlip_lab.cg import frames_at, run_cg_md
+    from mlip_lab.cg.reference import atomistic_ps_per_hour
+
+    n_steps = 10 if args.quick else args.speed_steps
+    cg_speed = []
+    for seed in args.seeds:
+        network = load_seed_models(args, seed)["HIP-NN-TS"]
+        one_box = run_cg_md(network, frames_at(data, args.train_temperature), args.train_temperature, n_steps,
+                            timestep=args.timestep, record_every=n_steps, seed=seed, progress=False)
+        cg_speed.append(one_box.simulated_ps_per_hour)
+    frame = int(np.flatnonzero(np.isclose(atomistic.temperature, args.train_temperature))[0])
+    n_atoms = int(atomistic.n_atoms[frame])
+    reference_speed = atomistic_ps_per_hour(atomistic.positions[frame, :n_atoms], float(atomistic.cells[frame, 0, 0]),
+                                            args.train_temperature, n_steps=20 if args.quick else 500,
+                                            cutoff=args.atomistic_cutoff, threads=torch.get_num_threads())
     speed = np.mean(cg_speed) / reference_speed
-    print(f"  simulated ps per hour, {n_atoms // 6} molecules: CG HIP-NN-TS {mean_spread(cg_speed)}, atomistic OpenMM "
-          f"{reference_speed:.3g}; ratio {speed:.3g} (goal >= 10: {'met' if speed >= 10 else 'NOT met'})")
+    print(f"\nSimulated ps per wall-clock hour, {n_atoms // 6} molecules, {torch.get_num_threads()} threads: CG HIP-NN-TS "
+          f"at {args.timestep:g} fs {mean_spread(cg_speed)}, atomistic OpenMM {reference_speed:.3g}; ratio {speed:.3g} "
+          f"(goal >= 10: {'met' if speed >= 10 else 'NOT met'})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["train", "md", "speed", "all"], default="all",
+                        help="train saves the models that md and speed use; run speed alone on an idle machine")
+    parser.add_argument("--models-dir", type=Path, default=Path("runs/cg_benchmark"))
+    parser.add_argument("--frames", default="cg_methanol", help="CG dataset (shipped name or file)")
+    parser.add_argument("--atomistic", default="cg_methanol_atomistic", help="atomistic frames (for the speed)")
+    parser.add_argument("--train-temperature", type=float, default=278.0)
+    parser.add_argument("--train-every", type=int, default=1, help="stride over the training frames (0.5 ps apart)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--n-basis", type=int, default=40, help="B-splines of the pairwise baseline")
+    parser.add_argument("--md-ps", type=float, default=6.0, help="CG MD per replica and temperature, ps")
+    parser.add_argument("--equilibration-ps", type=float, default=1.5, help="left out of the RDFs, ps")
+    parser.add_argument("--record-ps", type=float, default=0.1, help="ps between the frames the RDF uses")
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--timestep", type=float, default=4.0, help="CG MD time step, fs")
+    parser.add_argument("--speed-steps", type=int, default=250, help="CG MD steps timed by --part speed")
+    parser.add_argument("--r-max", type=float, default=12.0, help="RDF range, Å")
+    parser.add_argument("--cutoff", type=float, default=None, help="CG model and pairwise cutoff, Å (default CG_CONFIG's)")
+    parser.add_argument("--atomistic-cutoff", type=float, default=10.0, help="the reference's nonbonded cutoff, Å")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="tiny training and MD: checks the script runs")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.epochs, args.md_ps, args.equilibration_ps, args.replicas = args.seeds[:1], 2, 0.4, 0.1, 1
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.models_dir.mkdir(parents=True, exist_ok=True)
+
+    from mlip_lab.data import load
+
+    print(f"{platform.node()} ({platform.processor() or 'cpu'}), {torch.get_num_threads()} CPU threads, torch "
+          f"{torch.__version__}; seeds {args.seeds}; part {args.part}")
+    data = load(args.frames)
+    if args.part in ("train", "all"):
+        run_train_part(args, data)
+    if args.part in ("md", "all"):
+        run_md_part(args, data)
+    if args.part in ("speed", "all"):
+        run_speed_part(args, data, load(args.atomistic))
 
 
 if __name__ == "__main__":
