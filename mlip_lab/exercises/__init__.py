@@ -4,7 +4,7 @@ instructor's answer key, swapped in by :func:`exercise` when ``MLIP_LAB_SOLUTION
 from mlip_lab.exercises.checking import CheckResult
 from mlip_lab.exercises.lesson01 import check_cutoff, check_forces, check_kcal_conversion, check_sensitivity
 from mlip_lab.exercises.lesson02 import check_hutchinson, check_hvp, check_rademacher
-from mlip_lab.exercises.lesson03 import check_better_probe, check_hessian_mae, check_hvps_per_hessian
+from mlip_lab.exercises.lesson03 import check_hessian_mae, check_hvp_loss, check_one_hot_variance
 from mlip_lab.exercises.lesson04 import check_largest_stable_timestep, check_temperature, check_wavenumber
 from mlip_lab.exercises.lesson05 import check_binned_rmse, check_force_label, check_spearman
 from mlip_lab.exercises.lesson06 import check_atomic_energy_loss, check_closer_student
@@ -15,7 +15,7 @@ __all__ = [
     "CheckResult", "SOLUTIONS", "exercise",
     "check_cutoff", "check_forces", "check_kcal_conversion", "check_sensitivity",
     "check_hutchinson", "check_hvp", "check_rademacher",
-    "check_better_probe", "check_hessian_mae", "check_hvps_per_hessian",
+    "check_hessian_mae", "check_hvp_loss", "check_one_hot_variance",
     "check_largest_stable_timestep", "check_temperature", "check_wavenumber",
     "check_binned_rmse", "check_force_label", "check_spearman",
     "check_atomic_energy_loss", "check_closer_student",

@@ -71,9 +71,13 @@ def hutchinson(probes, products):
 
 # Notebook 03: projected Hessian learning.
 
-def hvps_per_hessian(n_atoms):
-    """One HVP per column of the (3N, 3N) Hessian: 3N."""
-    return 3 * n_atoms
+def hvp_loss(predicted, hessians, probes, mask):
+    """RMSE (eV/Å²) of the HVP errors over the real atoms' components of a padded batch, pooled: predicted
+    (B, N, 3) H v, hessians (B, 3N, 3N) reference, probes (B, N, 3), mask (B, N) True for real atoms."""
+    b, n, _ = probes.shape
+    reference = (hessians @ probes.reshape(b, 3 * n, 1)).reshape(b, n, 3)
+    errors = (predicted - reference)[mask]  # (K, 3): padding rows dropped
+    return torch.sqrt((errors**2).mean())
 
 
 def hessian_mae(test, predicted):
@@ -84,11 +88,12 @@ def hessian_mae(test, predicted):
     return float(np.concatenate(errors).mean()) * EV_KCAL_PER_MOL
 
 
-def better_probe(onehot_rows, random_rows, group="all"):
-    """"one_hot" or "random": the fixed-probe scheme whose table row for ``group`` has the lower hessian_mae."""
-    mae = {kind: next(row["hessian_mae"] for row in rows if row["group"] == group)
-           for kind, rows in (("one_hot", onehot_rows), ("random", random_rows))}
-    return min(mae, key=mae.get)
+def one_hot_variance(error):
+    """Variance of n ||A e_k||^2 over k uniform in 0..n-1, for a square matrix A = ``error`` (n, n): with c_k the
+    squared column norms, E[X] = sum c_k and E[X^2] = n sum c_k^2."""
+    n = error.shape[0]
+    columns = (error**2).sum(dim=0)
+    return n * (columns**2).sum() - columns.sum() ** 2
 
 
 # Notebook 04: molecular dynamics.
@@ -123,9 +128,9 @@ SOLUTIONS = {
     "02.hvp": hvp,
     "02.rademacher": rademacher,
     "02.hutchinson": hutchinson,
-    "03.hvps_per_hessian": hvps_per_hessian,
+    "03.hvp_loss": hvp_loss,
     "03.hessian_mae": hessian_mae,
-    "03.better_probe": better_probe,
+    "03.one_hot_variance": one_hot_variance,
     "04.temperature": temperature,
     "04.largest_stable_timestep": largest_stable_timestep,
     "04.wavenumber": wavenumber,

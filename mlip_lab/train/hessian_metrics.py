@@ -54,26 +54,33 @@ def curvature_errors(dataset: Dataset, hessians: np.ndarray) -> dict[str, list[n
 def curvature_error_table(dataset: Dataset, predictions: DatasetPredictions, hessians: np.ndarray,
                           by: str | None = "category", unit: str = "kcal/mol") -> list[dict]:
     """:func:`error_table` rows (energy and force MAE/RMSE) with curvature MAEs added: hessian_mae and
-    eigenvalue_mae (kcal/mol/Å² or eV/Å², following ``unit``) and frequency_mae (cm^-1)."""
+    eigenvalue_mae (kcal/mol/Å² or eV/Å², following ``unit``) and frequency_mae (cm^-1), and the baseline
+    zero_hessian_mae: the Hessian MAE of predicting H = 0, i.e. the mean |H_ref| over the same elements. A model
+    whose hessian_mae is not well below it has learnt no useful curvature."""
     rows = error_table(dataset, predictions, by=by, unit=unit)
     factor = EV_KCAL_PER_MOL if unit == "kcal/mol" else 1.0
     errors = curvature_errors(dataset, hessians)
+    # Minus the reference: the error of a zero prediction, compared over exactly the elements of "hessian".
+    errors["zero_hessian"] = [-real_block(h, n).reshape(-1) for h, n in zip(dataset.hessians, dataset.n_atoms)]
     labels = np.asarray(getattr(dataset, by), dtype=str) if by is not None else None
     for row in rows:
         chosen = np.ones(len(dataset), bool) if row["group"] == "all" else labels == row["group"]
         picked = {key: np.concatenate([e for e, keep in zip(values, chosen) if keep]) for key, values in errors.items()}
         row["hessian_mae"] = ErrorStats.of(picked["hessian"]).mae * factor
+        row["zero_hessian_mae"] = ErrorStats.of(picked["zero_hessian"]).mae * factor
         row["eigenvalue_mae"] = ErrorStats.of(picked["eigenvalue"]).mae * factor
         row["frequency_mae"] = ErrorStats.of(picked["frequency"]).mae
     return rows
 
 
 def format_curvature_table(rows: list[dict], unit: str = "kcal/mol") -> str:
-    """Plain-text rendering of :func:`curvature_error_table` rows (MAEs only)."""
-    header = (f"{'group':<14}{'count':>6}{'E':>9}{'F':>9}{'H':>9}{'eig':>9}{'freq':>9}"
-              f"   MAE: E {unit}, F {unit}/Å, H and eig {unit}/Å², freq cm^-1")
+    """Plain-text rendering of :func:`curvature_error_table` rows (MAEs only), with the H = 0 baseline
+    (column "H=0") next to the Hessian MAE."""
+    header = (f"{'group':<14}{'count':>6}{'E':>9}{'F':>9}{'H':>9}{'H=0':>9}{'eig':>9}{'freq':>9}"
+              f"   MAE: E {unit}, F {unit}/Å, H, H=0 (predicting H = 0) and eig {unit}/Å², freq cm^-1")
     lines = [header]
     for r in rows:
         lines.append(f"{r['group']:<14}{r['count']:>6}{r['energy_mae']:>9.3f}{r['force_mae']:>9.3f}"
-                     f"{r['hessian_mae']:>9.3f}{r['eigenvalue_mae']:>9.3f}{r['frequency_mae']:>9.1f}")
+                     f"{r['hessian_mae']:>9.3f}{r['zero_hessian_mae']:>9.3f}{r['eigenvalue_mae']:>9.3f}"
+                     f"{r['frequency_mae']:>9.1f}")
     return "\n".join(lines)

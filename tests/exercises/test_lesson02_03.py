@@ -5,7 +5,9 @@ import torch
 
 from mlip_lab.data import load
 from mlip_lab.exercises.lesson02 import check_hutchinson, check_hvp, check_rademacher
-from mlip_lab.exercises.lesson03 import check_better_probe, check_hessian_mae, check_hvps_per_hessian
+from mlip_lab.exercises.lesson03 import check_hessian_mae, check_hvp_loss, check_one_hot_variance
+from mlip_lab.exercises.solutions import SOLUTIONS
+from mlip_lab.physics.frobenius import frobenius_estimate_variance
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 
 
@@ -56,11 +58,71 @@ def test_hutchinson_checker():
     assert not check_hutchinson(lambda v, av: a.trace() + 1, probes, products)
 
 
-def test_hvps_per_hessian_checker():
-    assert check_hvps_per_hessian(4, 12)
-    assert not check_hvps_per_hessian(4, 4)
-    assert "rigid" in check_hvps_per_hessian(4, 6).message
-    assert not check_hvps_per_hessian(4, "many")
+def _rmse_variants(predicted, hessians, probes, mask):
+    """The HVP errors of a padded batch, to build typical wrong answers from: (B, N, 3) errors and references."""
+    b, n, _ = probes.shape
+    reference = (hessians @ probes.reshape(b, 3 * n, 1)).reshape(b, n, 3)
+    return predicted - reference, reference
+
+
+def test_hvp_loss_checker_matches_the_library_term_and_names_the_usual_slips(make_model, make_dataset):
+    model = make_model(elements=(1, 6, 8))
+    data = make_dataset(("water", "methane", "water"))  # 3 and 5 atoms: padding and pooling both matter
+    solution = SOLUTIONS["03.hvp_loss"]
+    assert check_hvp_loss(solution, model, data)
+    assert not check_hvp_loss(lambda *a: None, model, data)
+
+    def mse(*a):
+        return solution(*a) ** 2
+
+    def padded(p, h, v, m):
+        return (_rmse_variants(p, h, v, m)[0] ** 2).mean().sqrt()
+
+    def per_molecule(p, h, v, m):
+        errors = _rmse_variants(p, h, v, m)[0]
+        return torch.stack([(e[k] ** 2).mean().sqrt() for e, k in zip(errors, m)]).mean()
+
+    def summed(p, h, v, m):
+        return ((p + _rmse_variants(p, h, v, m)[1])[m] ** 2).mean().sqrt()
+
+    for wrong, hint in ((mse, "square root"), (padded, "padding"), (per_molecule, "pools"), (summed, "sign")):
+        result = check_hvp_loss(wrong, model, data)
+        assert not result and hint in result.message, result.message
+    assert not check_hvp_loss(lambda *a: solution(*a) * 1.01, model, data)
+    assert not check_hvp_loss(lambda p, h, v, m: _rmse_variants(p, h, v, m)[0], model, data)  # not one number
+
+
+def test_one_hot_variance_checker_accepts_the_formula_and_explains_wrong_ones():
+    a = torch.randn(9, 9, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    a = a + a.T  # symmetric, like a Hessian error
+    solution = SOLUTIONS["03.one_hot_variance"]
+    result = check_one_hot_variance(solution, a)
+    assert result and "Gaussian" in result.message
+    assert not check_one_hot_variance(lambda e: None, a)
+
+    def columns(e):
+        return (e**2).sum(0)
+
+    wrong = {
+        "n²": lambda e: columns(e).var(unbiased=False),
+        "n - 1": lambda e: e.shape[0] ** 2 * columns(e).var(unbiased=True),
+        "squared mean": lambda e: e.shape[0] * (columns(e) ** 2).sum(),
+        "squared column norms": lambda e: e.shape[0] ** 2 * e.norm(dim=0).var(unbiased=False),
+        "Gaussian": lambda e: frobenius_estimate_variance(e, "gaussian"),
+    }
+    for hint, fn in wrong.items():
+        result = check_one_hot_variance(fn, a)
+        assert not result and hint in result.message, (hint, result.message)
+    assert not check_one_hot_variance(lambda e: solution(e) * 1.01, a)
+
+
+def test_one_hot_variance_message_names_whichever_probe_is_less_noisy():
+    equal_columns = torch.ones(6, 6, dtype=torch.float64) + 0.01 * torch.eye(6, dtype=torch.float64)
+    dominant = torch.eye(6, dtype=torch.float64)
+    dominant[:, 0] = 5.0
+    solution = SOLUTIONS["03.one_hot_variance"]
+    assert "one-hot probes are less noisy" in check_one_hot_variance(solution, equal_columns).message
+    assert "Gaussian probes are less noisy" in check_one_hot_variance(solution, dominant).message
 
 
 def test_hessian_mae_checker():
@@ -75,12 +137,3 @@ def test_hessian_mae_checker():
     padded = check_hessian_mae(np.abs(predicted - data.hessians).mean() * EV_KCAL_PER_MOL, data, predicted)
     assert not padded and "padding" in padded.message
     assert not check_hessian_mae(None, data, predicted)
-
-
-def test_better_probe_checker_reads_the_measured_rows():
-    onehot, random = [{"group": "irc", "hessian_mae": 2.0}], [{"group": "irc", "hessian_mae": 1.0}]
-    assert check_better_probe("random", onehot, random, "irc")
-    assert not check_better_probe("one_hot", onehot, random, "irc")
-    assert check_better_probe("one_hot", random, onehot, "irc")  # follows the numbers, not a fixed answer
-    assert not check_better_probe("gaussian", onehot, random, "irc")
-    assert not check_better_probe("random", onehot, random, "nms")

@@ -9,8 +9,8 @@ from mlip_lab.errors import MLIPLabError
 from mlip_lab.exercises import (
     check_atomic_energy_loss, check_binned_rmse, check_centre_of_mass, check_closer_student, check_force_label,
     check_mapped_forces, check_rdf_from_counts, check_spearman,
-    SOLUTIONS, check_better_probe, check_cutoff, check_forces, check_hessian_mae, check_hutchinson, check_hvp,
-    check_hvps_per_hessian, check_kcal_conversion, check_largest_stable_timestep, check_rademacher,
+    SOLUTIONS, check_cutoff, check_forces, check_hessian_mae, check_hutchinson, check_hvp, check_hvp_loss,
+    check_kcal_conversion, check_largest_stable_timestep, check_one_hot_variance, check_rademacher,
     check_sensitivity, check_temperature, check_wavenumber, exercise,
 )
 from mlip_lab.md import TimestepScan, largest_stable_timestep
@@ -26,8 +26,6 @@ SCAN = TimestepScan(timesteps=np.array([0.5, 1.0, 2.0, 3.0, 4.0]), drift=np.arra
 TEACHER_ATOMIC = np.array([[-2.0, -0.5, -0.5], [-1.0, -0.4, 0.0]])
 STUDENTS = {"with atomic energies": TEACHER_ATOMIC + 0.01, "without atomic energies": TEACHER_ATOMIC + 0.2}
 PAIR_SPECIES = np.array([[8, 1, 1], [6, 1, 0]])
-ONEHOT_ROWS = [{"group": "all", "hessian_mae": 2.0}, {"group": "irc", "hessian_mae": 0.5}]
-RANDOM_ROWS = [{"group": "all", "hessian_mae": 1.0}, {"group": "irc", "hessian_mae": 0.9}]
 
 
 def blank(*args):
@@ -67,9 +65,10 @@ CHECKS = {
     "02.hvp": lambda fn, ctx: check_hvp(fn, ctx["model"], WATER, WATER_POSITIONS, HVP_VECTORS),
     "02.rademacher": lambda fn, ctx: check_rademacher(fn),
     "02.hutchinson": lambda fn, ctx: check_hutchinson(fn, *probes_and_products()),
-    "03.hvps_per_hessian": lambda fn, ctx: check_hvps_per_hessian(4, fn(4)),
+    "03.hvp_loss": lambda fn, ctx: check_hvp_loss(fn, ctx["model"], ctx["hessian_data"][0].subset([0, 2])),
     "03.hessian_mae": lambda fn, ctx: check_hessian_mae(fn(*ctx["hessian_data"]), *ctx["hessian_data"]),
-    "03.better_probe": lambda fn, ctx: check_better_probe(fn(ONEHOT_ROWS, RANDOM_ROWS), ONEHOT_ROWS, RANDOM_ROWS),
+    "03.one_hot_variance": lambda fn, ctx: check_one_hot_variance(
+        fn, torch.as_tensor(ctx["hessian_data"][0].hessians[0, :9, :9])),
     "04.temperature": lambda fn, ctx: check_temperature(fn),
     "04.largest_stable_timestep": lambda fn, ctx: check_largest_stable_timestep(fn(SCAN, 0.01), SCAN, 0.01),
     "04.wavenumber": lambda fn, ctx: check_wavenumber(9.0, fn(9.0)),
@@ -101,16 +100,6 @@ def test_run_dependent_solutions_follow_the_data():
     for max_drift in (1e-5, 1e-3, 0.01, 1.0):
         assert SOLUTIONS["04.largest_stable_timestep"](SCAN, max_drift) == largest_stable_timestep(SCAN, max_drift)
     assert SOLUTIONS["04.largest_stable_timestep"](SCAN, 0.01) == 3.0
-    assert SOLUTIONS["03.better_probe"](ONEHOT_ROWS, RANDOM_ROWS) == "random"
-    assert SOLUTIONS["03.better_probe"](ONEHOT_ROWS, RANDOM_ROWS, group="irc") == "one_hot"
-    assert check_better_probe("one_hot", ONEHOT_ROWS, RANDOM_ROWS, group="irc")
-
-
-def test_better_probe_message_fits_either_outcome():
-    expected = check_better_probe("random", ONEHOT_ROWS, RANDOM_ROWS)
-    assert expected and "as expected" in expected.message
-    reversed_run = check_better_probe("one_hot", ONEHOT_ROWS, RANDOM_ROWS, group="irc")
-    assert reversed_run and "usually" in reversed_run.message and "as expected" not in reversed_run.message
 
 
 def test_exercise_returns_the_student_function_unless_solutions_are_switched_on(monkeypatch):

@@ -11,7 +11,8 @@ from mlip_lab.physics import harmonic_analysis, masses_of
 from mlip_lab.physics.hessians import model_hessian
 from mlip_lab.physics.probes import fixed_probes
 from mlip_lab.train import SCHEMES, HessianLoss, HVPLoss, Loss, scheme_loss, train_scheme
-from mlip_lab.train.hessian_metrics import curvature_error_table, predict_hessians
+from mlip_lab.physics.units import EV_KCAL_PER_MOL
+from mlip_lab.train.hessian_metrics import curvature_error_table, format_curvature_table, predict_hessians
 from mlip_lab.train.metrics import predict_dataset
 
 
@@ -136,6 +137,22 @@ def test_curvature_table_is_zero_for_the_reference_and_sees_an_offset(minima, fi
     assert row["hessian_mae"] == pytest.approx(expected_element)
     assert row["eigenvalue_mae"] == pytest.approx(0.5)
     assert row["frequency_mae"] > 0
+
+
+def test_curvature_table_gives_the_zero_hessian_baseline_and_prints_it(minima, fitted_model):
+    predictions = predict_dataset(fitted_model(minima), minima)
+    rows = curvature_error_table(minima, predictions, minima.hessians * 1.1, by="molecule", unit="kcal/mol")
+    for row in rows:
+        chosen = np.flatnonzero(minima.molecule == row["group"]) if row["group"] != "all" else range(len(minima))
+        reference = np.concatenate([np.abs(minima.hessians[i, : 3 * n, : 3 * n]).ravel()
+                                    for i, n in ((i, minima.n_atoms[i]) for i in chosen)])
+        assert row["zero_hessian_mae"] == pytest.approx(reference.mean() * EV_KCAL_PER_MOL)  # padding left out
+        assert row["hessian_mae"] == pytest.approx(0.1 * row["zero_hessian_mae"])
+    zero = curvature_error_table(minima, predictions, np.zeros_like(minima.hessians), by=None)[0]
+    assert zero["hessian_mae"] == pytest.approx(zero["zero_hessian_mae"])  # the baseline is that prediction's error
+    text = format_curvature_table(rows)
+    assert "H=0" in text.splitlines()[0]
+    assert f"{rows[0]['zero_hessian_mae']:9.3f}" in text.splitlines()[1]
 
 
 def test_predicted_hessians_and_frequencies(minima, fitted_model):
