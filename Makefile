@@ -33,6 +33,12 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not qc and not notebook and not browser"
 
+# The course as static HTML with the widgets' state saved: build/course-html/index.html. QUICK=1 for quick mode;
+# NOTEBOOKS="00_smoke_widgets ..." to build some lessons only. Needs npm for the widget scripts (see the command's --help).
+.PHONY: course-html
+course-html: setup
+	$(VENV)/bin/mlip-lab course html $(if $(filter 1,$(QUICK)),--quick) $(NOTEBOOKS)
+
 doctor: setup
 	$(VENV)/bin/mlip-lab doctor
 

@@ -1,4 +1,4 @@
-"""The ``mlip-lab`` command: ``doctor``, ``data info``, ``data validate`` and ``data build``."""
+"""The ``mlip-lab`` command: ``doctor``, ``data info``, ``data validate``, ``data build`` and ``course html``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,16 @@ def _data_build(args) -> int:
     return reference_main(["build", args.name] + (["--workers", str(args.workers)] if args.workers else []))
 
 
+def _course_html(args) -> int:
+    from mlip_lab.lessons.notebook_run import course_notebooks
+    from mlip_lab.lessons.static_html import build_course_html
+
+    index = build_course_html(course_notebooks(args.notebooks_dir, args.notebooks), args.out, quick=args.quick,
+                              timeout=args.timeout, cdn=args.cdn)
+    print(f"wrote {index}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlip-lab", description="MLIP Lab command-line tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("name")
     build.add_argument("--workers", type=int, default=None)
     build.set_defaults(func=_data_build)
+    course = sub.add_parser("course", help="tools for teaching the course")
+    csub = course.add_subparsers(dest="course_command", required=True)
+    pages = csub.add_parser("html", help="run the notebooks and export them to static HTML with their widgets")
+    pages.add_argument("notebooks", nargs="*", help="stems or files to export (default: every notebook, in order)")
+    pages.add_argument("--notebooks-dir", default="notebooks")
+    pages.add_argument("--out", default="build/course-html", help="folder for index.html and the lessons' pages")
+    pages.add_argument("--quick", action="store_true", help="quick mode (small data, few epochs): checks the build")
+    pages.add_argument("--timeout", type=int, default=1800, help="seconds per notebook (default 1800)")
+    pages.add_argument("--cdn", action="store_true",
+                       help="link the widget scripts from the web instead of copying them (no npm needed)")
+    pages.set_defaults(func=_course_html)
     return parser
 
 

@@ -1,0 +1,189 @@
+"""The course as static web pages: executed notebooks exported to HTML with their widgets' state saved, so the
+plots and 3D views draw without a kernel, plus an ``index.html`` linking the lessons.
+
+Widgets in a static page are drawn by the Jupyter widgets' HTML manager, which runs on require.js. By default a
+build fetches both with npm (``npm pack``: npm's own cache, nothing kept by us) and copies them into
+``_static/`` next to the pages, together with this installation's scripts of the third-party widgets the pages
+use (nglview, anywidget for plotly's ``FigureWidget``; Jupyter's ``share/jupyter/nbextensions``), so the folder
+reads offline. ``cdn=True`` links the manager and require.js from their CDNs instead: no npm to build, internet
+to read. Equations are typeset by MathJax from its CDN either way.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+import jinja2
+from jupyter_core.paths import jupyter_path
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbconvert import HTMLExporter
+
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.lessons.notebook_run import run_notebook
+
+WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
+# The HTML manager release that matches ipywidgets 8.1 (widget state version 2).
+HTML_MANAGER = ("@jupyter-widgets/html-manager", "1.0.15")
+REQUIREJS = ("requirejs", "2.3.8")
+# Widget modules the HTML manager carries itself; every other module is a separate script.
+BUILT_IN_MODULES = frozenset({"@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output"})
+STATIC = "_static"
+# The HTML manager's other bundles (non-AMD, source map) are not used by the pages.
+UNUSED_MANAGER_FILES = frozenset({"embed.js", "embed.js.map", "libembed-amd.js"})
+PAGE_TEMPLATE = "mlip_lab_course.html.j2"
+# JupyterLab's page, with require.js told where this build's copies of the third-party widget scripts are.
+PAGE_TEMPLATE_SOURCE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}
+{{ super() }}
+{%- if resources.requirejs_paths %}
+<script>requirejs.config({paths: {{ resources.requirejs_paths | tojson }}});</script>
+{%- endif %}
+{%- endblock html_head_js_requirejs -%}
+"""
+
+
+def widget_modules(notebook) -> set[str]:
+    """Names of the JavaScript modules (models' and views') of the widgets saved in an executed notebook."""
+    states = notebook.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    modules = {entry["model_module"] for entry in states.values()}
+    modules |= {entry["state"]["_view_module"] for entry in states.values() if entry["state"].get("_view_module")}
+    return modules
+
+
+def notebook_title(notebook, fallback: str) -> str:
+    """The text of the notebook's first ``# `` heading, or ``fallback``."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def page_html(notebook, title: str, requirejs_paths: dict[str, str] | None) -> str:
+    """The executed notebook as one HTML page (JupyterLab's look) titled ``title``, with its widget state embedded.
+
+    ``requirejs_paths`` (module name -> script path without ``.js``, relative to the page) are the local copies
+    from :func:`copy_widget_modules`; the HTML manager and require.js then come from ``_static/`` too; None
+    links the manager and require.js from their CDNs and leaves the widget modules to the manager's CDN.
+    """
+    exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({PAGE_TEMPLATE: PAGE_TEMPLATE_SOURCE})],
+                            template_file=PAGE_TEMPLATE)
+    if requirejs_paths is not None:
+        exporter.require_js_url = f"{STATIC}/require.js"
+        exporter.widget_renderer_url = f"{STATIC}/html-manager/embed-amd.js"
+    resources = {"metadata": {"name": title}, "requirejs_paths": requirejs_paths or {}}
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    return body
+
+
+def npm_pack(package: str, version: str, into: Path) -> Path:
+    """Fetch ``package@version`` with npm and unpack it under ``into``; return the package's folder."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise MLIPLabError("the offline course pages need npm (Node.js) to fetch the Jupyter widgets' HTML manager; "
+                           "install Node.js (e.g. apt-get install npm), or build with --cdn to link it from the web")
+    result = subprocess.run([npm, "pack", f"{package}@{version}", "--silent", "--pack-destination", str(into)],
+                            capture_output=True, text=True)
+    tarballs = list(into.glob("*.tgz"))
+    if result.returncode != 0 or len(tarballs) != 1:
+        raise MLIPLabError(f"npm could not fetch {package}@{version} (exit {result.returncode}): "
+                           f"{result.stderr.strip()[-500:]}; check the network, or build with --cdn")
+    unpacked = into / "unpacked"
+    with tarfile.open(tarballs[0]) as archive:
+        archive.extractall(unpacked, filter="data")
+    return unpacked / "package"  # npm tarballs keep everything under package/
+
+
+def installed_widget_script(module: str) -> Path | None:
+    """This installation's folder of ``module``'s classic-notebook (AMD) script, or None if it has none."""
+    for data_dir in jupyter_path("nbextensions"):
+        if (Path(data_dir) / module / "index.js").is_file():
+            return Path(data_dir) / module
+    return None
+
+
+def copy_page_scripts(static_dir: Path) -> None:
+    """Fetch require.js and the HTML manager (``embed-amd.js`` with its fonts) into a fresh ``static_dir``."""
+    if static_dir.exists():
+        shutil.rmtree(static_dir)
+    static_dir.mkdir(parents=True)
+    for (package, version), copy in ((REQUIREJS, _copy_requirejs), (HTML_MANAGER, _copy_html_manager)):
+        with tempfile.TemporaryDirectory() as scratch:
+            copy(npm_pack(package, version, Path(scratch)), static_dir)
+
+
+def copy_widget_modules(static_dir: Path, modules: set[str]) -> dict[str, str]:
+    """Copy this installation's scripts of the third-party widget ``modules`` into ``static_dir``; return
+    require.js paths for those found (name -> ``_static/<name>/index``). A module not installed here is left to
+    the HTML manager, which loads it from its CDN."""
+    paths = {}
+    for module in sorted(modules - BUILT_IN_MODULES):
+        source = installed_widget_script(module)
+        if source is None:
+            print(f"note: the widget module {module} is not installed here; the pages load it from the web")
+            continue
+        shutil.copytree(source, static_dir / module, ignore=shutil.ignore_patterns("*.map"))
+        paths[module] = f"{STATIC}/{module}/index"
+    return paths
+
+
+def _copy_requirejs(package: Path, static_dir: Path) -> None:
+    shutil.copy(package / "require.js", static_dir / "require.js")
+
+
+def _copy_html_manager(package: Path, static_dir: Path) -> None:
+    # embed-amd.js with the fonts and icons it refers to.
+    shutil.copytree(package / "dist", static_dir / "html-manager", ignore=lambda _, names: UNUSED_MANAGER_FILES)
+
+
+def index_html(pages: list[tuple[str, str]], quick: bool) -> str:
+    """A page linking ``pages`` ((title, file name) in course order)."""
+    items = "\n".join(f'  <li><a href="{html.escape(name)}">{html.escape(title)}</a></li>' for title, name in pages)
+    mode = ("quick mode (small data and few epochs, for checking the build)" if quick
+            else "full mode (the numbers the lessons discuss)")
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>MLIP Lab course</title>\n'
+            f"</head>\n<body>\n<h1>MLIP Lab course</h1>\n<p>Every lesson run top to bottom in {mode}, with its "
+            "plots and 3D views saved; open a lesson to read it without a kernel. To change and rerun the "
+            "code, open the notebooks in JupyterLab.</p>\n"
+            f"<ol>\n{items}\n</ol>\n</body>\n</html>\n")
+
+
+def build_course_html(notebooks: list[Path], out_dir: str | Path, *, quick: bool, timeout: int | None = None,
+                      cdn: bool = False) -> Path:
+    """Execute ``notebooks`` in order (one shared, temporary output folder, as a student's run shares
+    ``runs/``) and write ``<stem>.html`` for each plus ``index.html`` into ``out_dir``; return the index path.
+
+    ``timeout`` is per notebook, in s. Raises MLIPLabError naming the notebook and the error when one fails.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not cdn:  # before the long run, so that a missing npm stops the build at once
+        copy_page_scripts(out_dir / STATIC)
+    executed = []
+    with tempfile.TemporaryDirectory(prefix="mlip-lab-course-") as outputs:
+        for path in notebooks:
+            print(f"running {path.name} ({'quick' if quick else 'full'} mode)", flush=True)
+            try:
+                executed.append((path, run_notebook(path, quick=quick, output_dir=outputs, timeout=timeout)))
+            except CellExecutionError as exc:
+                raise MLIPLabError(f"{path.name} failed: {exc.ename}: {exc.evalue}; run it in JupyterLab to see "
+                                   "where") from exc
+            except (CellTimeoutError, DeadKernelError) as exc:
+                raise MLIPLabError(f"{path.name} did not finish: {type(exc).__name__}: {exc}") from exc
+    # The executed notebooks say which widget modules the pages need.
+    modules = set().union(*(widget_modules(notebook) for _, notebook in executed))
+    paths = None if cdn else copy_widget_modules(out_dir / STATIC, modules)
+    pages = []
+    for path, notebook in executed:
+        title = notebook_title(notebook, path.stem)
+        (out_dir / f"{path.stem}.html").write_text(page_html(notebook, title, paths), encoding="utf-8")
+        pages.append((title, f"{path.stem}.html"))
+    index = out_dir / "index.html"
+    index.write_text(index_html(pages, quick), encoding="utf-8")
+    return index

@@ -1,0 +1,68 @@
+"""The static HTML copy of the course (``make course-html``) draws its widgets in a real browser, with no kernel
+and no network: lesson 00, built in quick mode, opened from the index page as a local file in headless Chromium.
+
+The widget scripts come from npm at build time (skipped without npm); MathJax still comes from its CDN and is not
+checked here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlip_lab.lessons.notebook_run import course_notebooks
+from mlip_lab.lessons.static_html import build_course_html
+
+pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.slow]
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+LESSON = "00_smoke_widgets"
+VIEW_SCRIPT = '<script type="application/vnd.jupyter.widget-view+json">'
+RENDER_TIMEOUT_MS = 60_000
+# What the HTML manager writes in place of a widget it cannot draw, and the placeholder of a page still loading.
+PLACEHOLDERS = ("Error displaying widget", "Error creating widget", "Failed to load model class", "Loading widget")
+# The HTML manager falls back to these CDNs for a widget module it has no local copy of.
+WIDGET_CDNS = ("cdn.jsdelivr.net", "unpkg.com")
+
+# Canvases outside plotly's figures: nglview's WebGL views.
+NGL_CANVAS_SIZES_JS = """() => [...document.querySelectorAll('.widget-subarea canvas')]
+  .filter(c => !c.closest('.js-plotly-plot')).map(c => [c.width, c.height])"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """Lesson 00 built in quick mode with local widget scripts; the index page's path."""
+    if shutil.which("npm") is None:
+        pytest.skip("building the offline course pages needs npm (apt-get install npm)")
+    return build_course_html(course_notebooks(NOTEBOOKS_DIR, [LESSON]), tmp_path_factory.mktemp("course-html"),
+                             quick=True, timeout=600)
+
+
+def test_lesson_page_from_the_index_draws_its_widgets_offline(site, browser, screenshot_dir):
+    lesson_html = (site.parent / f"{LESSON}.html").read_text()
+    n_views = lesson_html.count(VIEW_SCRIPT)
+    assert n_views >= 2, "lesson 00 shows a 3D view and a plotly figure; their views were not saved"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        page.goto(site.as_uri())
+        page.click(f'a[href="{LESSON}.html"]')
+        page.wait_for_url(f"**/{LESSON}.html")
+        # The HTML manager draws each saved view into a .widget-subarea next to its script.
+        page.wait_for_function(f"() => document.querySelectorAll('.widget-subarea').length === {n_views}",
+                               timeout=RENDER_TIMEOUT_MS, polling=500)
+        page.wait_for_selector(".widget-subarea .js-plotly-plot .main-svg", timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_function(f"() => ({NGL_CANVAS_SIZES_JS})().length > 0", timeout=RENDER_TIMEOUT_MS, polling=500)
+        page.screenshot(path=str(screenshot_dir / f"course-html-{LESSON}.png"), full_page=True)
+        assert all(w > 0 and h > 0 for w, h in page.evaluate(NGL_CANVAS_SIZES_JS)), "an nglview canvas has no size"
+        assert page.locator(".widget-subarea .mlip-colorbar").count() == 1, "the ipywidgets colour bar is missing"
+        body = page.inner_text("body")
+        assert [text for text in PLACEHOLDERS if text in body] == []
+        assert [url for url in requested if any(cdn in url for cdn in WIDGET_CDNS)] == [], \
+            "widget scripts were fetched from the web instead of the local copies"
+    finally:
+        context.close()

@@ -1,0 +1,122 @@
+"""The static HTML copy of the course: pages carry the widget state and point require.js at local copies of the
+widget scripts (or at the CDNs), the index links the lessons, and failures say which notebook and why.
+
+The real HTML manager (fetched with npm) drawing a real lesson is checked in tests/browser/test_course_html.py.
+"""
+
+import json
+
+import nbformat
+import pytest
+
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.lessons import static_html
+from mlip_lab.lessons.static_html import (
+    WIDGET_STATE_MIME, build_course_html, copy_widget_modules, index_html, notebook_title, npm_pack, page_html,
+    widget_modules,
+)
+
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def widget_entry(module, name, view_module=None):
+    state = {"_view_module": view_module} if view_module else {}
+    return {"model_module": module, "model_module_version": "1.0", "model_name": name, "state": state}
+
+
+@pytest.fixture
+def executed():
+    """A notebook as nbclient leaves it: a heading, an output showing a widget view, the widgets' state."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Intro\n\n# 03 · Curvature <for> everyone\nmore"),
+        nbformat.v4.new_code_cell("view", outputs=[nbformat.v4.new_output(
+            "display_data", data={VIEW_MIME: {"model_id": "m1", "version_major": 2, "version_minor": 0},
+                                  "text/plain": "NGLWidget()"})]),
+    ])
+    nb.metadata["widgets"] = {WIDGET_STATE_MIME: {"version_major": 2, "version_minor": 0, "state": {
+        "m1": widget_entry("nglview-js-widgets", "NGLModel"),
+        "m2": widget_entry("@jupyter-widgets/controls", "HBoxModel", view_module="@jupyter-widgets/controls"),
+        "m3": widget_entry("@jupyter-widgets/base", "LayoutModel", view_module="custom-views"),
+    }}}
+    return nb
+
+
+def test_widget_modules_lists_model_and_view_modules(executed):
+    assert widget_modules(executed) == {"nglview-js-widgets", "@jupyter-widgets/controls", "@jupyter-widgets/base",
+                                        "custom-views"}
+    assert widget_modules(nbformat.v4.new_notebook()) == set()
+
+
+def test_notebook_title_is_the_first_top_level_heading(executed):
+    assert notebook_title(executed, "03_x") == "03 · Curvature <for> everyone"
+    assert notebook_title(nbformat.v4.new_notebook(), "03_x") == "03_x"
+
+
+def test_page_embeds_widget_state_and_view_and_points_requirejs_at_local_copies(executed):
+    page = page_html(executed, "03 · Curvature", {"nglview-js-widgets": "_static/nglview-js-widgets/index"})
+    assert f'<script type="{WIDGET_STATE_MIME}">' in page and f'<script type="{VIEW_MIME}">' in page
+    assert "<title>03 · Curvature</title>" in page
+    assert '<script src="_static/require.js"></script>' in page
+    assert "'_static/html-manager/embed-amd.js'" in page
+    config = page.split("requirejs.config(")[1].split(");</script>")[0]
+    assert config == '{paths: {"nglview-js-widgets": "_static/nglview-js-widgets/index"}}'
+    assert page.index("require.js") < page.index("requirejs.config") < page.index("embed-amd.js")
+
+
+def test_page_for_the_web_links_the_cdns_and_configures_nothing(executed):
+    page = page_html(executed, "t", None)
+    assert "_static" not in page and "requirejs.config" not in page
+    assert "require.min.js" in page and "@jupyter-widgets/html-manager@" in page
+
+
+def test_index_links_the_pages_in_order_and_escapes_titles():
+    page = index_html([("00 · Setup", "00_setup.html"), ("01 <first> & more", "01_first.html")], quick=True)
+    assert page.index('<a href="00_setup.html">00 · Setup</a>') < page.index(
+        '<a href="01_first.html">01 &lt;first&gt; &amp; more</a>')
+    assert "quick mode" in page and "full mode" in index_html([], quick=False)
+
+
+def test_npm_pack_without_npm_says_what_to_install_or_use(monkeypatch, tmp_path):
+    monkeypatch.setattr(static_html.shutil, "which", lambda name: None)
+    with pytest.raises(MLIPLabError, match="need npm.*install Node.js.*--cdn"):
+        npm_pack("requirejs", "2.3.8", tmp_path)
+
+
+def test_copy_widget_modules_copies_installed_scripts_without_source_maps(monkeypatch, tmp_path, capsys):
+    installed = tmp_path / "share" / "nbextensions"
+    for module in ("nglview-js-widgets", "@jupyter-widgets/controls"):
+        (installed / module).mkdir(parents=True)
+        (installed / module / "index.js").write_text("define([], function () {});")
+        (installed / module / "index.js.map").write_text("{}")
+    (installed / "folder-without-script").mkdir()
+    monkeypatch.setattr(static_html, "jupyter_path", lambda sub: [str(tmp_path / "elsewhere"), str(installed)])
+    static = tmp_path / "site" / "_static"
+    modules = {"nglview-js-widgets", "@jupyter-widgets/controls", "folder-without-script"}
+    assert copy_widget_modules(static, modules) == {"nglview-js-widgets": "_static/nglview-js-widgets/index"}
+    assert sorted(p.name for p in (static / "nglview-js-widgets").iterdir()) == ["index.js"]
+    assert not (static / "@jupyter-widgets").exists()  # the HTML manager carries the built-in widgets itself
+    assert "folder-without-script is not installed here" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_build_writes_a_page_per_notebook_and_an_index(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 00 · Tiny"),
+                                         nbformat.v4.new_code_cell("import ipywidgets\nipywidgets.IntSlider(value=3)")])
+    nbformat.write(nb, notebooks / "00_tiny.ipynb")
+    index = build_course_html([notebooks / "00_tiny.ipynb"], tmp_path / "site", quick=True, timeout=120, cdn=True)
+    assert index == tmp_path / "site" / "index.html"
+    assert '<a href="00_tiny.html">00 · Tiny</a>' in index.read_text()
+    page = (tmp_path / "site" / "00_tiny.html").read_text()
+    state = json.loads(page.split(f'<script type="{WIDGET_STATE_MIME}">')[1].split("</script>")[0])
+    assert any(s["model_name"] == "IntSliderModel" and s["state"]["value"] == 3 for s in state["state"].values())
+    assert f'<script type="{VIEW_MIME}">' in page
+    assert not list(notebooks.glob("*.html")) and not nbformat.read(notebooks / "00_tiny.ipynb", 4).cells[1].outputs
+
+
+@pytest.mark.slow
+def test_build_names_the_notebook_that_failed_and_its_error(tmp_path):
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")]), tmp_path / "05_bad.ipynb")
+    with pytest.raises(MLIPLabError, match="05_bad.ipynb failed: ZeroDivisionError: division by zero"):
+        build_course_html([tmp_path / "05_bad.ipynb"], tmp_path / "site", quick=True, timeout=120, cdn=True)
