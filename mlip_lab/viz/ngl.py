@@ -48,6 +48,11 @@ def ngl_view(frames, representation: str = "ball+stick", atom_colors: list[str] 
         color = _ColorScheme(color_scheme(atom_colors), f"mlip_lab_{uuid.uuid4().hex}")
     view.add_representation(representation, color=color)
     view.center()  # without a default representation NGL does not zoom onto the structure by itself
+    # center() reaches only a live view: nglview leaves autoView out of the message archive that a saved view (the
+    # static course pages) replays in order without a kernel, which then shows the molecule as a speck. A view saved
+    # with its camera (from a live browser) restores that camera and skips the replay, so nothing zooms twice.
+    zoom = view._get_remote_call_msg("autoView", target="compList", args=["*", 0], kwargs={"component_index": 0})
+    view._ngl_msg_archive = [*view._ngl_msg_archive, zoom]
     return view
 
 

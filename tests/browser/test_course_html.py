@@ -2,7 +2,8 @@
 and no network: lesson 00, built in quick mode, opened from the index page as a local file in headless Chromium.
 
 The widget scripts come from npm at build time (skipped without npm); MathJax still comes from its CDN and is not
-checked here.
+checked here. A 3D view must show its molecule, not a speck: without a kernel, NGL's camera only moves where the
+saved messages tell it to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from mlip_lab.lessons.notebook_run import course_notebooks
 from mlip_lab.lessons.static_html import build_course_html
+from tests.browser.test_notebooks_in_browser import MARK_NGL_CANVASES_JS, MIN_DRAWN_FRACTION, wait_until_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.slow]
 
@@ -25,10 +27,6 @@ RENDER_TIMEOUT_MS = 60_000
 PLACEHOLDERS = ("Error displaying widget", "Error creating widget", "Failed to load model class", "Loading widget")
 # The HTML manager falls back to these CDNs for a widget module it has no local copy of.
 WIDGET_CDNS = ("cdn.jsdelivr.net", "unpkg.com")
-
-# Canvases outside plotly's figures: nglview's WebGL views.
-NGL_CANVAS_SIZES_JS = """() => [...document.querySelectorAll('.widget-subarea canvas')]
-  .filter(c => !c.closest('.js-plotly-plot')).map(c => [c.width, c.height])"""
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +54,15 @@ def test_lesson_page_from_the_index_draws_its_widgets_offline(site, browser, scr
         page.wait_for_function(f"() => document.querySelectorAll('.widget-subarea').length === {n_views}",
                                timeout=RENDER_TIMEOUT_MS, polling=500)
         page.wait_for_selector(".widget-subarea .js-plotly-plot .main-svg", timeout=RENDER_TIMEOUT_MS)
-        page.wait_for_function(f"() => ({NGL_CANVAS_SIZES_JS})().length > 0", timeout=RENDER_TIMEOUT_MS, polling=500)
+        page.wait_for_function(MARK_NGL_CANVASES_JS, timeout=RENDER_TIMEOUT_MS, polling=500)
+        canvases = page.locator("canvas[data-mlip-ngl]")
+        drawn = []
+        for k in range(canvases.count()):
+            png, fraction = wait_until_drawn(canvases.nth(k), RENDER_TIMEOUT_MS / 1000)
+            (screenshot_dir / f"course-html-{LESSON}.nglview-{k}.png").write_bytes(png)
+            drawn.append(round(fraction, 4))
         page.screenshot(path=str(screenshot_dir / f"course-html-{LESSON}.png"), full_page=True)
-        assert all(w > 0 and h > 0 for w, h in page.evaluate(NGL_CANVAS_SIZES_JS)), "an nglview canvas has no size"
+        assert min(drawn) > MIN_DRAWN_FRACTION, f"an nglview canvas is blank or a speck: drawn fractions {drawn}"
         assert page.locator(".widget-subarea .mlip-colorbar").count() == 1, "the ipywidgets colour bar is missing"
         body = page.inner_text("body")
         assert [text for text in PLACEHOLDERS if text in body] == []

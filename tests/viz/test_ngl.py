@@ -6,7 +6,7 @@ from ase.build import molecule
 
 from mlip_lab.physics import harmonic_analysis, masses_of
 from mlip_lab.viz import molecule_view, ngl_view, normal_mode_view, trajectory_view
-from mlip_lab.viz.ngl import VIEW_SIZE_PX
+from mlip_lab.viz.ngl import VIEW_SIZE_PX, add_arrows, add_spheres
 
 
 def _messages(view, method):
@@ -21,6 +21,16 @@ def _set_up_alike(view, n_frames):
     assert view.max_frame == n_frames - 1  # a still structure has one frame
     queued = [callback._method_name for callback in view._ngl_displayed_callbacks_before_loaded]
     assert queued[-1] == "autoView"  # the camera moves onto the structure once it is shown
+    _replays_the_zoom_onto_the_structure(view)
+
+
+def _replays_the_zoom_onto_the_structure(view):
+    """The saved state (what a static page draws without a kernel) zooms onto the structure after loading it."""
+    methods = [m["methodName"] for m in view._ngl_msg_archive]
+    assert methods.count("autoView") == 1, methods
+    (zoom,) = _messages(view, "autoView")
+    assert (zoom["target"], zoom["component_index"], zoom["args"]) == ("compList", 0, ["*", 0])
+    assert methods.index("loadFile") < methods.index("addRepresentation") < methods.index("autoView")
 
 
 def test_still_structures_and_trajectories_get_the_same_set_up():
@@ -45,3 +55,13 @@ def test_atom_colours_travel_as_one_per_atom_scheme():
     assert representation["kwargs"]["color"] == [["#ff0000", "@0"], ["#00ff00", "@1"], ["#0000ff", "@2"]]
     (plain,) = _messages(ngl_view(molecule("H2O")), "addRepresentation")
     assert plain["kwargs"]["color"] == "element"
+
+
+def test_views_with_shapes_still_replay_the_zoom_onto_the_molecule():
+    # NGL's addShape does not move the camera: arrows and spheres drawn after the zoom leave the molecule in view.
+    water = molecule("H2O")
+    view = ngl_view(water)
+    add_arrows(view, water.positions, np.ones((3, 3)), "#ff0000", 0.1)
+    add_spheres(view, water.positions, ["#00ff00"] * 3, 0.5, opacity=0.5)
+    _replays_the_zoom_onto_the_structure(view)
+    assert len(_messages(view, "addShape")) == 6
