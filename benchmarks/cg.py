@@ -9,7 +9,8 @@ MD (one box, HIP-NN-TS) and of the atomistic OpenMM reference on an atomistic fr
 molecules, both measured in this run.
 
 Parts: ``train`` fits and saves the models of every seed to ``--models-dir`` and prints their test force errors;
-``md`` runs the saved models' CG MD and prints the RDF errors; ``speed`` times CG MD against OpenMM (run it alone on
+``md`` runs the saved models' CG MD and prints the RDF errors (kept per model, seed and temperature in
+``--models-dir``, so temperatures can be run one at a time); ``speed`` times CG MD against OpenMM (run it alone on
 an idle machine); ``all`` does the three in turn.
 
 Goals (issue 13): HIP-NN-TS's RDF error below the baseline's at every temperature; its error at training ± 40 K at
@@ -89,47 +90,68 @@ def load_seed_models(args, seed) -> dict:
 
 
 def run_md_part(args, data) -> None:
-    """CG MD of the saved models at every temperature; RDF errors against the atomistic RDF; the two goals."""
+    """CG MD of the saved models at each temperature; RDF errors against the atomistic RDF; the two goals.
+
+    Results accumulate in ``<models-dir>/rdf_errors.json`` per model, seed and temperature: a run computes only the
+    missing ones (``--temperatures`` limits it further, e.g. to those already built), and the table covers all."""
     from mlip_lab.cg import available_temperatures, frames_at, radial_distribution, rdf_error, run_cg_md
 
     temperatures = available_temperatures(data)
+    todo = [t for t in temperatures if not args.temperatures or t in args.temperatures]
     n_bins = int(round(args.r_max / 0.1))
-    references = {}
-    for t in temperatures:
-        frames = frames_at(data, t)
-        references[t] = radial_distribution(frames.positions, frames.cells, args.r_max, n_bins)[1]
     n_steps = int(round(args.md_ps * 1000 / args.timestep))
     record_every = max(1, min(int(round(args.record_ps * 1000 / args.timestep)), n_steps // 10))
-    errors = {"HIP-NN-TS": {t: [] for t in temperatures}, "pairwise": {t: [] for t in temperatures}}
-    for seed in args.seeds:
-        models = load_seed_models(args, seed)
-        print(f"seed {seed}:")
-        for t in temperatures:
-            frames = frames_at(data, t)
-            starts = np.linspace(0, len(frames) - 1, args.replicas).round().astype(int).tolist()
+    store = args.models_dir / "rdf_errors.json"
+    settings = {key: getattr(args, key) for key in ("md_ps", "equilibration_ps", "record_ps", "replicas", "timestep",
+                                                    "r_max", "train_temperature")}
+    saved = json.loads(store.read_text()) if store.is_file() else {"settings": settings, "errors": {}}
+    if saved["settings"] != settings:
+        raise SystemExit(f"{store} holds RDF errors made with {saved['settings']}, not {settings}: use another "
+                         "--models-dir or delete the file")
+    errors = saved["errors"]  # {label: {seed: {T: error}}}
+    for t in todo:
+        frames = frames_at(data, t)
+        reference = radial_distribution(frames.positions, frames.cells, args.r_max, n_bins)[1]
+        starts = np.linspace(0, len(frames) - 1, args.replicas).round().astype(int).tolist()
+        for seed in args.seeds:
+            models = load_seed_models(args, seed)
             line = []
             for label, model in models.items():
+                done = errors.setdefault(label, {}).setdefault(str(seed), {})
+                if f"{t:g}" in done:
+                    continue
                 run = run_cg_md(model, frames, t, n_steps, start=starts, timestep=args.timestep,
                                 record_every=record_every, seed=seed, progress=False)
                 r, g = run.rdf(args.r_max, n_bins, skip_fs=args.equilibration_ps * 1000)
-                errors[label][t].append(rdf_error(r, g, references[t]))
+                done[f"{t:g}"] = rdf_error(r, g, reference)
                 failed = f", {len(run.blow_ups)} of {args.replicas} replicas blew up" if run.blow_ups else ""
-                line.append(f"{label} {errors[label][t][-1]:.3f} Å{failed}")
-            print(f"  {t:g} K: RDF error " + "; ".join(line))
-    (args.models_dir / "rdf_errors.json").write_text(json.dumps({k: {f"{t:g}": e for t, e in v.items()}
-                                                                   for k, v in errors.items()}))
+                line.append(f"{label} {done[f'{t:g}']:.3f} Å{failed}")
+                store.write_text(json.dumps(saved, indent=1))
+            if line:
+                print(f"seed {seed}, {t:g} K: RDF error " + "; ".join(line), flush=True)
+
+    def values(label, t):
+        return [errors.get(label, {}).get(str(seed), {}).get(f"{t:g}", np.nan) for seed in args.seeds]
+
     print(f"\nRDF error (integrated |g - g_ref| up to {args.r_max:g} Å) after training at {args.train_temperature:g} K, "
-          f"{len(args.seeds)} seeds (mean ± std), CG MD {args.replicas} x {args.md_ps:g} ps per temperature at "
+          f"seeds {args.seeds} (mean ± std), CG MD {args.replicas} x {args.md_ps:g} ps per temperature at "
           f"{args.timestep:g} fs, first {args.equilibration_ps:g} ps left out:")
     print(f"  {'T / K':>8} {'HIP-NN-TS':>16} {'pairwise':>16}")
+    complete = [t for t in temperatures if not np.isnan(values("HIP-NN-TS", t) + values("pairwise", t)).any()]
     for t in temperatures:
-        print(f"  {t:>8g} {mean_spread(errors['HIP-NN-TS'][t]):>16} {mean_spread(errors['pairwise'][t]):>16}")
-    below = all(np.mean(errors["HIP-NN-TS"][t]) < np.mean(errors["pairwise"][t]) for t in temperatures)
+        if t in complete:
+            print(f"  {t:>8g} {mean_spread(values('HIP-NN-TS', t)):>16} {mean_spread(values('pairwise', t)):>16}")
+        else:
+            print(f"  {t:>8g} {'not run for every seed yet':>33}")
+    if len(complete) < len(temperatures):
+        print("  goals not evaluated: run --part md for the missing temperatures first")
+        return
+    below = all(np.mean(values("HIP-NN-TS", t)) < np.mean(values("pairwise", t)) for t in temperatures)
     print(f"  HIP-NN-TS below the baseline at every temperature: {'met' if below else 'NOT met'}")
-    at_train = np.mean(errors["HIP-NN-TS"][args.train_temperature])
+    at_train = np.mean(values("HIP-NN-TS", args.train_temperature))
     for t in (args.train_temperature - 40, args.train_temperature + 40):
-        if t in errors["HIP-NN-TS"]:
-            ratio = np.mean(errors["HIP-NN-TS"][t]) / at_train
+        if t in temperatures:
+            ratio = np.mean(values("HIP-NN-TS", t)) / at_train
             print(f"  HIP-NN-TS error at {t:g} K ÷ at {args.train_temperature:g} K: {ratio:.2f} (goal <= 2: "
                   f"{'met' if ratio <= 2 else 'NOT met'})")
         else:
@@ -175,6 +197,8 @@ def main():
     parser.add_argument("--equilibration-ps", type=float, default=1.5, help="left out of the RDFs, ps")
     parser.add_argument("--record-ps", type=float, default=0.1, help="ps between the frames the RDF uses")
     parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--temperatures", type=float, nargs="+", default=None,
+                        help="--part md: simulate only these (K); results of earlier runs are kept and reused")
     parser.add_argument("--timestep", type=float, default=4.0, help="CG MD time step, fs")
     parser.add_argument("--speed-steps", type=int, default=250, help="CG MD steps timed by --part speed")
     parser.add_argument("--r-max", type=float, default=12.0, help="RDF range, Å")
