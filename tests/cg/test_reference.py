@@ -7,6 +7,8 @@ Reference the potential energy can differ in its last bit: OpenMM sums the dispe
 of a CustomNonbondedForce over threads in no fixed order.
 """
 
+import subprocess
+import sys
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -347,3 +349,16 @@ def test_hydrogen_mass_repartitioning_moves_mass_but_keeps_forces_and_the_bead_m
     assert np.allclose(reference.mapping.bead_masses, standard[:6].sum())  # beads keep the true masses
     simulated = liquid.masses(reference.system)
     assert np.allclose(simulated[np.array(liquid.ATOMIC_NUMBERS * TINY.n_molecules) == 1], 3.0)  # dynamics use 3 amu
+
+
+def test_the_reference_speed_is_public_in_mlip_lab_cg_and_loads_openmm_only_when_used():
+    import mlip_lab.cg
+    from mlip_lab.cg.reference import atomistic_ps_per_hour
+
+    assert mlip_lab.cg.atomistic_ps_per_hour is atomistic_ps_per_hour
+    assert "atomistic_ps_per_hour" in mlip_lab.cg.__all__
+    with pytest.raises(AttributeError, match="no attribute 'not_there'"):
+        mlip_lab.cg.not_there  # noqa: B018
+    code = "import sys, mlip_lab.cg; print('openmm' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
