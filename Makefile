@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: no Chromium (install the 'chromium' package); browser tests will be skipped"
+	command -v npm >/dev/null || echo "note: no npm (install Node.js); make course-html and its browser test need it"
 	touch $(STAMP)
 
 lab: setup
