@@ -196,7 +196,7 @@ def main():
     parser.add_argument("--md-ps", type=float, default=6.0, help="CG MD per replica and temperature, ps")
     parser.add_argument("--equilibration-ps", type=float, default=1.5, help="left out of the RDFs, ps")
     parser.add_argument("--record-ps", type=float, default=0.1, help="ps between the frames the RDF uses")
-    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--temperatures", type=float, nargs="+", default=None,
                         help="--part md: simulate only these (K); results of earlier runs are kept and reused")
     parser.add_argument("--timestep", type=float, default=4.0, help="CG MD time step, fs")
