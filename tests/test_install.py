@@ -17,9 +17,9 @@ from mlip_lab.data.paths import DATA_DIR
 pytestmark = pytest.mark.slow
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
-# The shipped datasets are small teaching sets; a wheel beyond this has picked up something it should not
-# (the builder's work folders, a stray checkpoint).
-MAX_WHEEL_BYTES = 10 * 2**20
+# The shipped datasets are small teaching sets: about 1 MB of molecules plus the coarse-graining liquid, whose budget
+# is 15 MB (9.9 MB now). A wheel beyond this has picked up something it should not (work folders, a checkpoint).
+MAX_WHEEL_BYTES = 20 * 2**20
 PROBE = """
 import json, mlip_lab
 from mlip_lab.data import load, shipped_datasets
