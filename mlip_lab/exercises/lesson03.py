@@ -9,7 +9,7 @@ import torch
 from mlip_lab.exercises.checking import CheckResult, student_tensor
 from mlip_lab.models.contract import device_and_dtype
 from mlip_lab.physics.frobenius import frobenius_estimate_variance
-from mlip_lab.physics.hessians import model_hvp
+from mlip_lab.physics.hessians import matrix_hvp, model_hvp
 from mlip_lab.physics.probes import fixed_probes
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 from mlip_lab.train.hessian_losses import HVPLoss
@@ -39,7 +39,7 @@ def check_hvp_loss(student_fn, model, dataset, seed: int = 0) -> CheckResult:
         return CheckResult(True, f"correct: {want:.4g} eV/Å², the hvp_rmse of mlip_lab's HVPLoss for this batch. "
                                  "Its square, not the RMSE, is unbiased: for the mean squared Hessian element "
                                  "error, each molecule weighted by its 3N")
-    reference = (batch.hessians @ probes.reshape(len(batch), -1, 1)).reshape(predicted.shape)
+    reference = matrix_hvp(batch.hessians, probes)
     errors = predicted - reference
     real = errors[batch.mask]
     hints = [

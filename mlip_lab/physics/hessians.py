@@ -71,6 +71,13 @@ def model_hvp(model, species: torch.Tensor, positions: torch.Tensor, vectors: to
         return products if create_graph else products.detach()
 
 
+def matrix_hvp(hessians: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    """Products H v of stored Hessians: hessians (B, 3N, 3N) with vectors (B, N, 3) -> (B, N, 3), in the units of H
+    times those of v (zero-padded Hessians and vectors give zero on padding)."""
+    b, n, _ = vectors.shape
+    return (hessians @ vectors.reshape(b, 3 * n, 1)).reshape(b, n, 3)
+
+
 def model_hessian(model, species: torch.Tensor, positions: torch.Tensor, cells: torch.Tensor | None = None,
                   pbc: torch.Tensor | None = None, create_graph: bool = False) -> torch.Tensor:
     """H[b] = d^2 E_b / dR dR for every configuration of a padded batch, eV/Å².

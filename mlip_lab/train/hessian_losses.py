@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.physics.hessians import HVP_METHODS, gradient_hessian, gradient_hvp, model_hvp
+from mlip_lab.physics.hessians import HVP_METHODS, gradient_hessian, gradient_hvp, matrix_hvp, model_hvp
 from mlip_lab.physics.probes import PROBE_KINDS, fixed_probes, random_probes
 from mlip_lab.train.losses import ErrorTerm, LossContext
 
@@ -60,9 +60,7 @@ class HVPLoss(ErrorTerm):
         else:
             predicted = model_hvp(context.model, batch.species, context.positions, probes, batch.cells, batch.pbc,
                                   method=self.method, create_graph=True)
-        b, n, _ = probes.shape
-        reference = (batch.hessians @ probes.reshape(b, 3 * n, 1)).reshape(b, n, 3)
-        return (predicted - reference)[batch.mask]
+        return (predicted - matrix_hvp(batch.hessians, probes))[batch.mask]
 
 
 class HessianLoss(ErrorTerm):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mlip_lab.physics.hessians import model_hessian
+from mlip_lab.physics.hessians import matrix_hvp, model_hessian
 
 
 def _gradient(model, species, positions):
@@ -57,3 +57,16 @@ def test_tensor_norm_cusp_does_not_blow_up_the_hessian_at_a_symmetric_geometry(o
     at_symmetry = model_hessian(model, species, symmetric).abs().max()
     nearby = model_hessian(model, species, distorted).abs().max()
     assert at_symmetry < 5 * nearby  # with eps = 1e-6 it was about 180 times larger
+
+
+def test_matrix_hvp_multiplies_each_stored_hessian_by_its_flattened_vector():
+    generator = torch.Generator().manual_seed(0)
+    hessians = torch.randn(2, 6, 6, generator=generator, dtype=torch.float64)
+    hessians[1, 3:], hessians[1, :, 3:] = 0.0, 0.0  # the second configuration has one real atom of two
+    vectors = torch.randn(2, 2, 3, generator=generator, dtype=torch.float64)
+    vectors[1, 1] = 0.0
+    products = matrix_hvp(hessians, vectors)
+    assert products.shape == (2, 2, 3)
+    for b in range(2):
+        assert torch.allclose(products[b].reshape(-1), hessians[b] @ vectors[b].reshape(-1))
+    assert torch.all(products[1, 1] == 0)
