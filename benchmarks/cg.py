@@ -36,10 +36,12 @@ import numpy as np
 import torch
 from _stats import mean_spread
 
-def force_mae(model, frames) -> float:
-    from mlip_lab.train import force_errors, predict_dataset
+PAIRWISE_FILE = "pairwise.pt"  # one fit: linear least squares on the same frames gives the same model for any seed
 
-    return float(np.abs(force_errors(frames, predict_dataset(model, frames, batch_size=4))).mean())
+def force_mae(model, frames) -> float:
+    from mlip_lab.train import ErrorStats, force_errors, predict_dataset
+
+    return ErrorStats.of(force_errors(frames, predict_dataset(model, frames, batch_size=4))).mae
 
 
 def training_frames(data, args):
@@ -54,39 +56,42 @@ def training_frames(data, args):
 
 
 def run_train_part(args, data) -> None:
-    """Fit HIP-NN-TS and the pairwise baseline (with the same prior) per seed; save them; print test force MAEs."""
+    """Fit the pairwise baseline once and HIP-NN-TS per seed (both with the same prior, on the same frames); save
+    them; print test force MAEs. The prior and the least-squares fit do not depend on the seed."""
     from mlip_lab.cg import CG_CONFIG, fit_pairwise, reference_prior, train_force_matching
     from mlip_lab.models import save_model
 
     config = CG_CONFIG
     if args.cutoff is not None:  # e.g. for small test boxes: the soft cutoff keeps its distance to the hard one
         config = replace(CG_CONFIG, cutoff=args.cutoff, r_soft_max=args.cutoff - (CG_CONFIG.cutoff - CG_CONFIG.r_soft_max))
-    maes = {"HIP-NN-TS": [], "pairwise": []}
+    train, valid, test = training_frames(data, args)
+    prior = reference_prior(train)
+    pairwise = fit_pairwise(train, r_cut=config.cutoff, n_basis=args.n_basis, prior=prior, progress=False).model
+    save_model(pairwise, args.models_dir / PAIRWISE_FILE)
+    maes = {"HIP-NN-TS": [], "pairwise": force_mae(pairwise, test)}
+    print(f"{len(train)} training frames at {args.train_temperature:g} K; prior at {float(prior.taper):.2f} Å; "
+          f"pairwise test force MAE {maes['pairwise']:.4f} eV/Å")
     for seed in args.seeds:
-        train, valid, test = training_frames(data, args)
-        prior = reference_prior(train)
         start = time.perf_counter()
         network = train_force_matching(train, valid, config, prior=prior, seed=seed, max_epochs=args.epochs,
                                        batch_size=4, lr=2e-3, lr_schedule="cosine", progress=False).model
         trained = time.perf_counter() - start
-        pairwise = fit_pairwise(train, r_cut=config.cutoff, n_basis=args.n_basis, prior=prior, progress=False).model
-        for label, model in (("HIP-NN-TS", network), ("pairwise", pairwise)):
-            maes[label].append(force_mae(model, test))
-            save_model(model, args.models_dir / f"{label}_seed{seed}.pt")
-        print(f"seed {seed}: {len(train)} training frames at {args.train_temperature:g} K, HIP-NN-TS trained in "
-              f"{trained:.0f} s; test force MAE HIP-NN-TS {maes['HIP-NN-TS'][-1]:.4f}, pairwise "
-              f"{maes['pairwise'][-1]:.4f} eV/Å; prior at {float(prior.taper):.2f} Å")
+        maes["HIP-NN-TS"].append(force_mae(network, test))
+        save_model(network, args.models_dir / f"HIP-NN-TS_seed{seed}.pt")
+        print(f"seed {seed}: HIP-NN-TS trained in {trained:.0f} s; test force MAE {maes['HIP-NN-TS'][-1]:.4f} eV/Å")
     (args.models_dir / "test_force_mae.json").write_text(json.dumps(maes))
     print(f"\nTrained at {args.train_temperature:g} K on every {args.train_every}. frame of the first 80 %, "
           f"{len(args.seeds)} seeds, {args.epochs} epochs:")
-    print(f"  test force MAE: HIP-NN-TS {mean_spread(maes['HIP-NN-TS'])}, pairwise {mean_spread(maes['pairwise'])} eV/Å "
+    print(f"  test force MAE: HIP-NN-TS {mean_spread(maes['HIP-NN-TS'])}, pairwise {maes['pairwise']:.4g} eV/Å "
           f"(mean |F| {float(np.abs(test.forces).mean()):.4f} eV/Å)")
 
 
 def load_seed_models(args, seed) -> dict:
+    """The seed's HIP-NN-TS and the (seed-independent) pairwise baseline saved by the train part."""
     from mlip_lab.models import load_model
 
-    return {label: load_model(args.models_dir / f"{label}_seed{seed}.pt") for label in ("HIP-NN-TS", "pairwise")}
+    return {"HIP-NN-TS": load_model(args.models_dir / f"HIP-NN-TS_seed{seed}.pt"),
+            "pairwise": load_model(args.models_dir / PAIRWISE_FILE)}
 
 
 def run_md_part(args, data) -> None:
