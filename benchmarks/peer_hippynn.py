@@ -150,13 +150,15 @@ def export_split(path: Path, quick: bool) -> tuple[list[int], list]:
     return [int(z) for z in data.elements], parts
 
 
-def read_part(split: Path, name: str):
-    """One part of the exported split as a mlip_lab Dataset (the arrays hippynn gets, unchanged)."""
+def read_part(split: Path, name: str, scale: float = 1.0):
+    """One part of the exported split as a mlip_lab Dataset (the arrays hippynn gets; energies and forces times
+    ``scale``: 1 keeps eV, 23.06 trains in kcal/mol as hippynn does)."""
     from mlip_lab.data import Dataset
 
     arrays = np.load(split)
     return Dataset(species=arrays[f"{name}_species"], positions=arrays[f"{name}_positions"],
-                   energies=arrays[f"{name}_energies"], forces=arrays[f"{name}_forces"], name=f"organics/{name}")
+                   energies=scale * arrays[f"{name}_energies"], forces=scale * arrays[f"{name}_forces"],
+                   name=f"organics/{name}")
 
 
 # ---------------------------------------------------------------------------------------------- MLIP Lab side
@@ -174,19 +176,22 @@ def mlip_worker(job_path: str) -> None:
     )
 
     split = Path(job["split_file"])
-    train, valid, test = (read_part(split, s) for s in ("train", "valid", "test"))
+    scale = job["energy_scale"] if job.get("mlip_unit") == "kcal/mol" else 1.0
+    train, valid, test = (read_part(split, s, scale) for s in ("train", "valid", "test"))
     config = HIPNNConfig(elements=tuple(job["elements"]), n_features=job["features"],
                          n_sensitivities=job["sensitivities"], n_interactions=job["interactions"],
                          n_atom_layers=job["atom_layers"], tensor_order=job["order"], r_soft_min=job["r_soft_min"],
-                         r_soft_max=job["r_soft_max"], cutoff=job["cutoff"])
+                         r_soft_max=job["r_soft_max"], cutoff=job["cutoff"], **job["mlip_set"])
     fw = job["force_weight"]
-    if job["mlip_loss"] == "rmse":
-        loss = energy_force_loss(force_weight=fw)
+    if job["mlip_loss"] in ("rmse", "rmse+mae"):  # MLIP Lab's energy-force loss with that metric
+        loss = energy_force_loss(force_weight=fw, metric=job["mlip_loss"])
     else:  # hippynn's form; the hierarchicality weight per eV of error, see the module docstring
         loss = Loss([EnergyLoss(1.0, "rmse"), EnergyLoss(1.0, "mae"), ForceLoss(fw, "rmse"), ForceLoss(fw, "mae"),
                      HierarchicalityLoss(job["hier_weight"] / job["energy_scale"])])
     torch.manual_seed(job["seed"])
     model = HIPNN(config)
+    if job.get("mlip_init") == "hippynn":
+        hippynn_like_init(model)
     trainer = Trainer(model, loss, train, valid, lr=job["lr"], batch_size=job["batch_size"],
                       max_epochs=job["epochs"], early_stopping_patience=job["epochs"] + 1,
                       lr_schedule=job["lr_schedule"], lr_patience=job["lr_patience"], lr_factor=job["lr_factor"],
@@ -205,12 +210,34 @@ def mlip_worker(job_path: str) -> None:
     trainer.fit()
     fit_seconds = time.perf_counter() - start
     predictions = predict_dataset(trainer.model, test)
-    np.savez(job["out_file"], energies=predictions.energies, forces=predictions.forces)
+    np.savez(job["out_file"], energies=predictions.energies / scale, forces=predictions.forces / scale)
     info = {"epoch_seconds": [r.seconds for r in trainer.history], "warmup_seconds": warmup_seconds,
             "fit_seconds": fit_seconds, "best_epoch": trainer.best_epoch, "n_params": int(n_params),
             "config": config.to_dict(), "versions": {"torch": torch.__version__},
             "final_lr": trainer.optimizer.param_groups[0]["lr"]}
     Path(job["out_file"]).with_suffix(".json").write_text(json.dumps(info))
+
+
+def hippynn_like_init(model) -> None:
+    """hippynn's initialisation on an MLIP Lab HIPNN (an experiment, not a library default): Xavier-normal
+    interaction tensors (std sqrt(2 / (F_in (S + F_out))), as measured on hippynn's), self-interaction and atom
+    layers; layer energy heads scaled by 1e-2 and 1e-4; the one-hot head zeroed and frozen (E0 carries it)."""
+    import torch
+
+    with torch.no_grad():
+        for block in model.blocks:
+            v = block.interaction.interaction
+            s, f_in, f_out = v.shape
+            v.normal_(0.0, (2.0 / (f_in * (s + f_out))) ** 0.5)
+            torch.nn.init.xavier_normal_(block.interaction.self_interaction.weight)
+            for layer in block.atom_layers:
+                torch.nn.init.xavier_normal_(layer.linear.weight)
+        for head, scale in zip(model.energy_heads[1:], (1e-2, 1e-4)):
+            head.weight.mul_(scale)
+            head.bias.mul_(scale)
+        model.energy_heads[0].weight.zero_()
+        model.energy_heads[0].bias.zero_()
+    model.energy_heads[0].requires_grad_(False)
 
 
 # ---------------------------------------------------------------------------------------------- orchestration
@@ -284,6 +311,25 @@ def format_table(results: dict, orders, seeds) -> str:
     return "\n".join(lines)
 
 
+def parse_overrides(pairs: list[str]) -> dict:
+    """["residual=true", "eps=1e-6"] -> {"residual": True, "eps": 1e-6}; names must be HIPNNConfig fields."""
+    from dataclasses import fields
+
+    from mlip_lab.models import HIPNNConfig
+
+    names = {f.name for f in fields(HIPNNConfig)}
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in names:
+            raise SystemExit(f"--mlip-set {pair!r}: expected KEY=VALUE with KEY one of {sorted(names)}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raise SystemExit(f"--mlip-set {pair!r}: VALUE must be JSON (true, 1e-6, \"dense\")") from None
+    return overrides
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one MLIP Lab job file
@@ -303,8 +349,16 @@ def main() -> None:
     parser.add_argument("--lr-patience", type=int, default=5)
     parser.add_argument("--hier-weight", type=float, default=1.0,
                         help="hierarchicality weight on the hippynn side (errors in kcal/mol); default 1")
-    parser.add_argument("--mlip-loss", choices=("rmse", "hippynn"), default="rmse",
+    parser.add_argument("--mlip-loss", choices=("rmse", "rmse+mae", "hippynn"), default="rmse",
                         help="MLIP Lab's loss: its E-F RMSE loss (default) or hippynn's form (see the docstring)")
+    parser.add_argument("--mlip-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a HIPNNConfig field on the MLIP Lab side (VALUE as JSON), e.g. residual=true; "
+                             "repeatable")
+    parser.add_argument("--mlip-init", choices=("default", "hippynn"), default="default",
+                        help="MLIP Lab's own initialisation or hippynn's (see hippynn_like_init)")
+    parser.add_argument("--mlip-unit", choices=("eV", "kcal/mol"), default="eV",
+                        help="energy unit MLIP Lab trains in (hippynn's examples train in kcal/mol)")
+    parser.add_argument("--mlip-only", action="store_true", help="train only the MLIP Lab side (experiments)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--venv", type=Path, default=VENV, help=f"hippynn's virtual environment (default {VENV})")
     parser.add_argument("--json", type=Path, help="also write the results (per seed) to this JSON file")
@@ -318,9 +372,10 @@ def main() -> None:
 
     from mlip_lab.physics.units import EV_KCAL_PER_MOL
 
+    mlip_set = parse_overrides(args.mlip_set)
     use_venv(args.venv)
-    skip_reason = hippynn_ready()
-    if skip_reason and not args.no_install:
+    skip_reason = "--mlip-only" if args.mlip_only else hippynn_ready()
+    if skip_reason and not args.no_install and not args.mlip_only:
         try:
             install_hippynn()
             skip_reason = hippynn_ready()
@@ -339,11 +394,13 @@ def main() -> None:
            "r_soft_max": 4.0, "cutoff": 5.0, "batch_size": args.batch_size, "lr": args.lr, "epochs": epochs,
            "force_weight": args.force_weight, "lr_schedule": args.lr_schedule, "lr_patience": args.lr_patience,
            "lr_factor": 0.5, "min_lr": 1e-5, "hier_weight": args.hier_weight, "mlip_loss": args.mlip_loss,
-           "energy_scale": EV_KCAL_PER_MOL, "threads": args.threads, "kernels": "numba"}
+           "energy_scale": EV_KCAL_PER_MOL, "threads": args.threads, "kernels": "numba", "mlip_set": mlip_set,
+           "mlip_init": args.mlip_init, "mlip_unit": args.mlip_unit}
     print(f"organics{' (quick: %d configurations)' % QUICK_CONFIGS if args.quick else ''}: "
           f"train {len(train)}, valid {len(valid)}, test {len(test)}; {epochs} epochs, seeds {seeds}, "
           f"batch {args.batch_size}, lr {args.lr:g} ({args.lr_schedule}), force weight {args.force_weight:g}, "
-          f"{args.threads} thread(s); MLIP Lab loss: {args.mlip_loss}; work folder {workdir}", flush=True)
+          f"{args.threads} thread(s); MLIP Lab loss: {args.mlip_loss}; MLIP Lab config overrides: {mlip_set or 'none'}, init {args.mlip_init}; "
+          f"work folder {workdir}", flush=True)
 
     results: dict = {}
     per_run = []

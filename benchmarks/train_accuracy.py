@@ -6,6 +6,7 @@ sweep. Prints the error table (kcal/mol, kcal/mol/Å) by molecule and by categor
 
     .venv/bin/python benchmarks/train_accuracy.py [--features 64] [--order 2] [--force-weight 30]
         [--epochs 200] [--lr-schedule cosine|plateau] [--lr 2e-3] [--batch-size 16] [--threads 2]
+        [--plain] [--metric rmse+mae|rmse|mae]
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def main() -> None:
     parser.add_argument("--lr-schedule", choices=["cosine", "plateau"], default="cosine")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--plain", action="store_true",
+                        help="atom layers without residual blocks (the default before issue 14)")
+    parser.add_argument("--metric", choices=["rmse+mae", "rmse", "mae"], default="rmse+mae",
+                        help="error metric of the energy-force loss (rmse before issue 14)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
@@ -40,10 +45,10 @@ def main() -> None:
     train, valid, test = data.split_random((0.8, 0.1, 0.1), seed=0)
     config = HIPNNConfig(elements=tuple(data.elements), n_features=args.features, n_sensitivities=args.sensitivities,
                          n_interactions=2, n_atom_layers=3, tensor_order=args.order, r_soft_min=0.75, r_soft_max=4.0,
-                         cutoff=5.0)
+                         cutoff=5.0, residual=not args.plain)
     torch.manual_seed(0)
     model = HIPNN(config)
-    trainer = Trainer(model, energy_force_loss(force_weight=args.force_weight), train, valid, lr=args.lr,
+    trainer = Trainer(model, energy_force_loss(force_weight=args.force_weight, metric=args.metric), train, valid, lr=args.lr,
                       batch_size=args.batch_size, max_epochs=args.epochs, lr_schedule=args.lr_schedule,
                       lr_patience=8, early_stopping_patience=30, device=args.device, progress=False)
     start = time.perf_counter()

@@ -139,3 +139,14 @@ def springs_state():
 
     state = state_from_atoms(to_ase(load("organics_minima"))[:3], temperatures=300.0, dtype=torch.float64)
     return HarmonicBonds(state.species, state.positions, k=30.0), state
+
+
+@pytest.fixture(scope="session")
+def binder_env(tmp_path_factory) -> dict[str, str]:
+    """Environment variables of a fresh Binder-like virtualenv built from binder/ alone (tests/binder.py)."""
+    from tests.binder import BinderRuntimeMismatch, build_binder_env
+
+    try:
+        return build_binder_env(tmp_path_factory.mktemp("binder"))
+    except BinderRuntimeMismatch as exc:
+        pytest.skip(str(exc))

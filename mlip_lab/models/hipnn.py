@@ -30,7 +30,12 @@ class HIPNNConfig:
     """Hyper-parameters of a :class:`HIPNN`; lengths in Å.
 
     elements: atomic numbers the model accepts, in one-hot order. tensor_order: 0 = HIP-NN,
-    1 or 2 = HIP-NN-TS. residual: atom layers add their input to their output. eps: regularises the
+    1 or 2 = HIP-NN-TS. residual: hippynn's ResNet form around the interaction and every atom layer,
+    z' = A z + W' softplus(...) + b' (:class:`~mlip_lab.models.layers.Residual`; about a third more parameters).
+    Without it each softplus layer shrank the spread of the features across atoms about 3x at initialisation, so
+    the energy heads saw 40x less of the environment; on `organics` (lesson 01's settings, 100 epochs) the
+    residual form lowered the test force MAE by about a quarter at tensor orders 0 and 2 (benchmarks/RESULTS.md).
+    Models saved without it load as they were (their files say ``residual: False``). eps: regularises the
     cusp of the tensor-sensitivity norms sqrt(|u|^2 + eps) at u = 0. Their curvature there is 1/sqrt(eps), and
     u vanishes by symmetry (e.g. the carbon of a tetrahedral methane), so eps sets how large Hessians and
     harmonic frequencies can get at symmetric geometries: 1e-6 gave methane modes near 18,000 cm^-1 after
@@ -55,7 +60,7 @@ class HIPNNConfig:
     n_interactions: int = 2
     n_atom_layers: int = 3
     tensor_order: int = 0
-    residual: bool = False
+    residual: bool = True
     eps: float = 1e-2
     pairs: str = "auto"
 
@@ -136,7 +141,7 @@ class _Block(nn.Module):
         super().__init__()
         c = config
         self.interaction = InteractionLayer(
-            n_in, c.n_features, c.n_sensitivities, c.r_soft_min, c.r_soft_max, c.cutoff, c.tensor_order, c.eps
+            n_in, c.n_features, c.n_sensitivities, c.r_soft_min, c.r_soft_max, c.cutoff, c.tensor_order, c.eps, c.residual
         )
         self.atom_layers = nn.Sequential(*(AtomLayer(c.n_features, c.residual) for _ in range(c.n_atom_layers)))
 
@@ -196,7 +201,7 @@ class HIPNN(nn.Module):
         real = index >= 0
         z = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements)).to(dtype) * real[..., None]
         pairs = self.pairs(species, positions, cells, pbc)
-        basis = angular_basis(pairs.directions, self.config.tensor_order)
+        basis = angular_basis(pairs.directions, self.config.tensor_order) if self.config.tensor_order else None
 
         per_layer = [self.energy_heads[0](z)]
         for block, head in zip(self.blocks, self.energy_heads[1:]):

@@ -64,8 +64,29 @@ class GaussianSensitivity(nn.Module):
         return sensitivity if mask is None else torch.where(mask[..., None], sensitivity, 0.0)
 
 
+class Residual(nn.Module):
+    """hippynn's ResNet form around a layer whose activated output is h: z' = A z + W' h + b'.
+
+    A is the identity when input and output sizes match, else a learned linear map without bias (the one-hot
+    input of the first block). The output is linear, so an energy head or the next layer sees z plus a learned
+    correction: the spread of the features across atoms survives a deep stack instead of shrinking at every
+    softplus layer.
+    """
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.linear = nn.Linear(n_out, n_out)
+        self.adjust = nn.Linear(n_in, n_out, bias=False) if n_in != n_out else None
+
+    def forward(self, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """z (..., F_in) the layer's input, h (..., F_out) its activated output -> (..., F_out)."""
+        skip = z if self.adjust is None else self.adjust(z)
+        return skip + self.linear(h)
+
+
 class InteractionLayer(nn.Module):
-    """z'_ia = softplus( u^0_ia + sum_l t^l_a sqrt(|u^l_ia|^2 + eps) + sum_b W_ab z_ib + B_a ).
+    """z'_ia = softplus( u^0_ia + sum_l t^l_a sqrt(|u^l_ia|^2 + eps) + sum_b W_ab z_ib + B_a ),
+    wrapped in :class:`Residual` when ``residual``.
 
     u^l_{ia} = sum_{nu, b} V_{nu b a} sum_j s_nu(r_ij) Y^l(rhat_ij) z_jb, with one V shared by all orders
     l <= tensor_order (Y^0 = 1, Y^1 = rhat, Y^2 = rhat rhat^T - I/3); the norms make the output invariant.
@@ -76,16 +97,18 @@ class InteractionLayer(nn.Module):
     """
 
     def __init__(self, n_in: int, n_out: int, n_sensitivities: int, r_soft_min: float, r_soft_max: float,
-                 cutoff: float, tensor_order: int, eps: float):
+                 cutoff: float, tensor_order: int, eps: float, residual: bool = False):
         super().__init__()
         self.sensitivity = GaussianSensitivity(n_sensitivities, r_soft_min, r_soft_max, cutoff)
         self.interaction = nn.Parameter(torch.randn(n_sensitivities, n_in, n_out) / math.sqrt(n_sensitivities * n_in))
         self.self_interaction = nn.Linear(n_in, n_out)
         self.tensor_scales = nn.Parameter(torch.ones(tensor_order, n_out))
         self.eps = eps
+        self.residual = Residual(n_in, n_out) if residual else None
 
-    def forward(self, z: torch.Tensor, pairs: PairGeometry | NeighbourList, basis: torch.Tensor) -> torch.Tensor:
-        """z (B, N, F_in); pairs dense or sparse; basis (B, N, N, K) or (P, K) to match -> (B, N, F_out)."""
+    def forward(self, z: torch.Tensor, pairs: PairGeometry | NeighbourList, basis: torch.Tensor | None) -> torch.Tensor:
+        """z (B, N, F_in); pairs dense or sparse; basis (B, N, N, K) or (P, K) to match, or None for scalar
+        sensitivities only (tensor order 0, K = 1 without forming the constant basis) -> (B, N, F_out)."""
         if isinstance(pairs, NeighbourList):
             u = self._sparse_u(z, pairs, basis)
         else:
@@ -96,11 +119,17 @@ class InteractionLayer(nn.Module):
             stop = start + _COMPONENTS[order]
             out = out + scale * torch.sqrt((u[:, :, start:stop] ** 2).sum(2) + self.eps)
             start = stop
-        return softplus(out)
+        activated = softplus(out)
+        return activated if self.residual is None else self.residual(z, activated)
 
     def _dense_u(self, z: torch.Tensor, pairs: PairGeometry, basis: torch.Tensor) -> torch.Tensor:
         """u (B, N, K, F_out) summed over every pair of the padded batch."""
         s = self.sensitivity(pairs.distances, pairs.mask)
+        if basis is None:
+            # Scalars only: sum s z over pairs first (hippynn's order), then V once per atom. Fewer operations
+            # than below, and the pair sum runs over F_in channels, not F_out (16x fewer on one-hot input).
+            env = torch.einsum("bijs,bjf->bisf", s, z)
+            return torch.einsum("bisf,sfa->bia", env, self.interaction)[:, :, None]
         # Same sum as contracting env_{i k nu b} = sum_j s Y z with V, but applying V to each atom first costs
         # B N (S F A + N S A + N K A) instead of B N^2 K S F, several times faster (more with tensor order 2).
         zv = torch.einsum("bjf,sfa->bjsa", z, self.interaction)
@@ -122,19 +151,21 @@ class InteractionLayer(nn.Module):
         weighted = (s[:, :, None] * z.reshape(b * n, f)[neighbour][:, None, :]).flatten(1)  # (P, S F_in)
         v = self.interaction.flatten(0, 1)  # (S F_in, F_out)
         env = weighted.new_zeros(b * n, weighted.shape[1])
+        if basis is None:
+            return (env.index_add(0, centre, weighted) @ v).reshape(b, n, 1, -1)
         u = [env.index_add(0, centre, basis[:, k, None] * weighted) @ v for k in range(basis.shape[1])]
         return torch.stack(u, dim=1).reshape(b, n, basis.shape[1], -1)
 
 
 class AtomLayer(nn.Module):
-    """Per-atom dense layer z' = softplus(W z + b), plus z itself when residual (sizes must match)."""
+    """Per-atom dense layer z' = softplus(W z + b), wrapped in :class:`Residual` when ``residual``."""
 
     def __init__(self, n_features: int, residual: bool):
         super().__init__()
         self.linear = nn.Linear(n_features, n_features)
-        self.residual = residual
+        self.residual = Residual(n_features, n_features) if residual else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, N, F) -> (B, N, F)."""
-        out = softplus(self.linear(z))
-        return z + out if self.residual else out
+        activated = softplus(self.linear(z))
+        return activated if self.residual is None else self.residual(z, activated)

@@ -1,8 +1,10 @@
 """One JupyterLab server and one headless system Chromium for the whole browser-test session.
 
-The server serves the repository's ``notebooks/`` with ``MLIP_LAB_QUICK=1``; its settings, workspaces,
-checkpoints and runtime files live in a temporary directory, and autosave is off so a test run never writes
-outputs into the stored notebooks.
+The server runs from the Binder-like environment built from binder/ alone (tests/binder.py), so the notebooks
+run, in quick mode, in what a Binder class gets; where binder/runtime.txt names another Python it runs from
+this environment instead and says so. It serves the repository's ``notebooks/`` with ``MLIP_LAB_QUICK=1``; its
+settings, workspaces, checkpoints and runtime files live in a temporary directory, and autosave is off so a
+test run never writes outputs into the stored notebooks.
 """
 
 from __future__ import annotations
@@ -79,18 +81,30 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory, chromium_path) -> LabServer:
+def lab_python(request, chromium_path) -> tuple[str, dict[str, str]]:
+    """(python, environment) the JupyterLab server runs with: the Binder-like venv's, or this one's."""
+    try:
+        env = request.getfixturevalue("binder_env")
+    except pytest.skip.Exception as skipped:
+        print(f"\nJupyterLab runs from the test environment, not Binder's: {skipped}")
+        return sys.executable, dict(os.environ)
+    return str(Path(env["VIRTUAL_ENV"]) / "bin" / "python"), env
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, lab_python) -> LabServer:
     """JupyterLab on 127.0.0.1:<free port> with a random token; stopped (kernels included) at the end."""
+    python, base_env = lab_python
     home = tmp_path_factory.mktemp("jupyterlab")
     settings_dir = home / "settings"
     for name, values in LAB_SETTINGS.items():
         (settings_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (settings_dir / name).write_text(json.dumps(values))
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "MLIP_LAB_QUICK": "1", "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    env = {**base_env, "MLIP_LAB_QUICK": "1", "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "MLIP_LAB_OUTPUT_DIR": str(home / "outputs"), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
+        python, "-m", "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
         f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False", "--allow-root",
         f"--ServerApp.root_dir={NOTEBOOK_DIR}", "--LabApp.expose_app_in_browser=True",
         f"--LabApp.user_settings_dir={settings_dir}", f"--LabApp.workspaces_dir={home / 'workspaces'}",

@@ -110,6 +110,25 @@ def test_outputs_are_consistent_and_tensor_orders_differ(tiny_model):
     assert not torch.allclose(outputs[1].energy, outputs[2].energy)
 
 
+def test_residual_blocks_wrap_every_layer_the_way_hippynn_does(tiny_model):
+    plain, resnet = tiny_model(0, residual=False), tiny_model(0, residual=True)
+    n_params = [sum(p.numel() for p in m.parameters()) for m in (plain, resnet)]
+    features, elements, layers_per_block = 6, 3, 1 + 2  # the interaction and two atom layers
+    # One extra Linear(F, F) per layer of both blocks, and the one-hot input's map to F features (no bias).
+    assert n_params[1] - n_params[0] == 2 * layers_per_block * (features * features + features) + elements * features
+    with torch.no_grad():  # without their residual parts every layer passes its (adjusted) input through
+        for block in resnet.blocks:
+            for layer in (block.interaction, *block.atom_layers):
+                layer.residual.linear.weight.zero_()
+                layer.residual.linear.bias.zero_()
+    species, positions = molecules(METHANE, WATER)
+    out = resnet(species, positions)
+    one_hot = torch.nn.functional.one_hot(resnet.element_indices(species).clamp(min=0), elements).to(F64)
+    features_0 = resnet.blocks[0].interaction.residual.adjust(one_hot) * (species > 0)[..., None]
+    expected = (resnet.energy_heads[1](features_0).squeeze(-1) * (species > 0)).sum(1)
+    torch.testing.assert_close(out.layer_energies[:, 1], expected)
+
+
 @pytest.mark.parametrize("order", (1, 2))
 def test_tensor_terms_share_the_scalar_interaction_weights(order, tiny_model):
     # With zero tensor scales HIP-NN-TS must reduce exactly to HIP-NN with the same weights.

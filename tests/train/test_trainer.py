@@ -61,9 +61,9 @@ def data():
 def tiny_model(make_model):
     """Factory ``tiny_model(seed=0)``: a float64 HIP-NN for H, N, O whose cutoff suits the Morse dataset."""
 
-    def build(seed=0):
-        return make_model(elements=(1, 7, 8), seed=seed, n_features=6, n_sensitivities=4, cutoff=3.5,
-                          r_soft_min=0.7, r_soft_max=3.0)
+    def build(seed=0, **overrides):
+        return make_model(elements=(1, 7, 8), seed=seed, **{**dict(n_features=6, n_sensitivities=4, cutoff=3.5,
+                                                                r_soft_min=0.7, r_soft_max=3.0), **overrides})
 
     return build
 
@@ -113,7 +113,9 @@ def test_each_term_matches_a_hand_computation(data, batch, tiny_model):
     p = dict(model.named_parameters())
     l2 = sum(float((p[name].detach() ** 2).sum()) for name in (
         "blocks.0.interaction.interaction", "blocks.0.interaction.self_interaction.weight",
-        "blocks.0.atom_layers.0.linear.weight", "energy_heads.0.weight", "energy_heads.1.weight"))
+        "blocks.0.atom_layers.0.linear.weight", "energy_heads.0.weight", "energy_heads.1.weight",
+        "blocks.0.interaction.residual.linear.weight", "blocks.0.interaction.residual.adjust.weight",
+        "blocks.0.atom_layers.0.residual.linear.weight"))
     expected = {
         "energy_rmse": math.sqrt(np.mean(e_err**2)),
         "energy_mae": np.mean(np.abs(e_err)),
@@ -192,6 +194,20 @@ def test_missing_reference_data_names_the_term_and_the_field(data, tiny_model):
     Loss([EnergyLoss()])(tiny_model(), make_batch(no_forces, [0, 1], dtype=F64))  # energies alone are fine
 
 
+def test_energy_force_loss_counts_each_error_as_rmse_plus_mae_by_default(batch, tiny_model):
+    model = tiny_model()
+    total, values = energy_force_loss(force_weight=3.0)(model, batch)
+    assert sorted(values) == ["energy_mae", "energy_rmse", "forces_mae", "forces_rmse"]
+    expected = values["energy_rmse"] + values["energy_mae"] + 3.0 * (values["forces_rmse"] + values["forces_mae"])
+    torch.testing.assert_close(total.detach(), expected)
+    for metric in ("rmse", "mae"):
+        _, alone = energy_force_loss(force_weight=3.0, metric=metric)(model, batch)
+        assert sorted(alone) == [f"energy_{metric}", f"forces_{metric}"]
+        torch.testing.assert_close(alone[f"forces_{metric}"], values[f"forces_{metric}"])
+    with pytest.raises(MLIPLabError, match="rmse\\+mae"):
+        energy_force_loss(force_weight=3.0, metric="mse")
+
+
 def test_bad_loss_definitions_are_refused():
     with pytest.raises(MLIPLabError, match="unique"):
         Loss([EnergyLoss(), EnergyLoss()])
@@ -211,7 +227,7 @@ def test_training_lowers_the_loss_and_ends_on_the_best_weights(data, trainer_for
     assert len(history) == 12 and trainer.stop_reason == "max_epochs"
     assert history[-1].valid["total"] < 0.5 * history[0].valid["total"]
     assert history[-1].train["total"] < 0.5 * history[0].train["total"]
-    assert set(history[0].train) == {"energy_rmse", "forces_rmse", "total"}
+    assert set(history[0].train) == {"energy_rmse", "energy_mae", "forces_rmse", "forces_mae", "total"}
     best = min(history, key=lambda r: r.valid["total"])
     assert trainer.best_epoch == best.epoch and trainer.best_valid_loss == best.valid["total"]
     assert [r.is_best for r in history].count(True) >= 2
@@ -247,9 +263,11 @@ def test_early_stopping_stops_when_validation_stops_improving(data, trainer_for)
     assert trainer.best_epoch == 1
 
 
-def test_learning_rate_is_reduced_on_plateau(data, trainer_for):
-    # A learning rate this small changes the validation loss by far less than the plateau threshold.
-    trainer = trainer_for(data, lr=1e-6, lr_patience=1, lr_factor=0.1, min_lr=1e-8, max_epochs=8)
+def test_learning_rate_is_reduced_on_plateau(data, trainer_for, tiny_model):
+    # A learning rate this small changes the validation loss of the plain stack by far less than the plateau
+    # threshold (the residual one still improves by more than 1e-4 relative at 1e-6).
+    trainer = trainer_for(data, model=tiny_model(residual=False), lr=1e-6, lr_patience=1, lr_factor=0.1,
+                          min_lr=1e-8, max_epochs=8)
     lrs = [r.lr for r in trainer.fit()]
     assert lrs == pytest.approx([1e-6, 1e-6, 1e-6, 1e-7, 1e-7, 1e-8, 1e-8, 1e-8], rel=1e-12)
 
@@ -343,16 +361,18 @@ def test_last_checkpoint_is_plain_data(data, tmp_path, trainer_for):
 
 def test_resuming_from_last_checkpoint_equals_an_uninterrupted_run(data, tmp_path, tiny_model, trainer_for):
     settings = dict(lr=2e-2, lr_patience=1, lr_factor=0.5, seed=3)
-    straight = trainer_for(data, max_epochs=6, **settings)
+    # The plain stack's validation loss goes up and down at this learning rate, so best and last weights differ.
+    straight = trainer_for(data, model=tiny_model(residual=False), max_epochs=6, **settings)
     straight.fit()
-    first = trainer_for(data, max_epochs=4, checkpoint_dir=tmp_path, **settings)
+    first = trainer_for(data, model=tiny_model(residual=False), max_epochs=4, checkpoint_dir=tmp_path, **settings)
     first.fit()
     assert first.best_epoch < 4  # so the best weights differ from the last ones in last.pt
     # Fresh trainers around a differently initialised model, as after a kernel restart.
-    no_new_epochs = trainer_for(data, model=tiny_model(seed=9), checkpoint_dir=tmp_path, **settings)
+    no_new_epochs = trainer_for(data, model=tiny_model(seed=9, residual=False), checkpoint_dir=tmp_path, **settings)
     no_new_epochs.fit(max_epochs=4, resume=True)
     assert same_state(no_new_epochs.model.state_dict(), first.model.state_dict())  # the best weights came back
-    resumed = trainer_for(data, model=tiny_model(seed=9), max_epochs=6, checkpoint_dir=tmp_path, **settings)
+    resumed = trainer_for(data, model=tiny_model(seed=9, residual=False), max_epochs=6, checkpoint_dir=tmp_path,
+                          **settings)
     resumed.fit(resume=True)
     assert without_seconds(resumed.history) == without_seconds(straight.history)
     assert same_state(resumed.model.state_dict(), straight.model.state_dict())
