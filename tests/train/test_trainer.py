@@ -223,6 +223,7 @@ def test_bad_loss_definitions_are_refused():
 # ---------------------------------------------------------------------- trainer
 def test_training_lowers_the_loss_and_ends_on_the_best_weights(data, trainer_for):
     trainer = trainer_for(data, max_epochs=12, lr=1e-2)
+    assert trainer.optimizer.defaults["fused"]  # one kernel for all parameters on CPU (and CUDA)
     history = trainer.fit()
     assert len(history) == 12 and trainer.stop_reason == "max_epochs"
     assert history[-1].valid["total"] < 0.5 * history[0].valid["total"]
