@@ -36,8 +36,9 @@ Same for both sides
     computed here by the same code (``mlip_lab.train.error_table``), in kcal/mol and kcal/mol/Å.
 
 The losses (errors in eV and eV/Å for MLIP Lab; kcal/mol and kcal/mol/Å for hippynn, as in hippynn's examples)
-    MLIP Lab, ``--mlip-loss rmse`` (default; lesson 01's loss, ``energy_force_loss``):
-        E_RMSE + 30 * F_RMSE
+    MLIP Lab, ``--mlip-loss rmse+mae`` (default; the library's ``energy_force_loss`` default since issue 14):
+        (E_RMSE + E_MAE) + 30 * (F_RMSE + F_MAE)
+    MLIP Lab, ``--mlip-loss rmse`` (lesson 01's loss before issue 14): E_RMSE + 30 * F_RMSE
     MLIP Lab, ``--mlip-loss hippynn`` (hippynn's form with MLIP Lab's terms):
         (E_RMSE + E_MAE) + 30 * (F_RMSE + F_MAE) + (hier_weight / 23.06) * mean_batch(h_MLIP)
         where h_MLIP = sum_l E_l^2 / (E_l^2 + E_(l-1)^2) over the configuration's layer energies; the factor
@@ -49,10 +50,15 @@ The losses (errors in eV and eV/Å for MLIP Lab; kcal/mol and kcal/mol/Å for hi
         per atomic layer energy e_il. No L2 term on either side. Adam is invariant to the scale of the loss,
         so training hippynn in kcal/mol only changes the hierarchicality's relative weight (by 23.06).
 
+Experiments (one change at a time on the MLIP Lab side; benchmarks/peer_hippynn_differences.md has the table)
+    ``--mlip-set KEY=VALUE`` overrides a HIPNNConfig field (``residual=false`` gives the plain stack);
+    ``--mlip-init hippynn`` applies hippynn's initialisation; ``--mlip-unit kcal/mol`` trains in kcal/mol;
+    ``--mlip-only`` skips the hippynn side.
+
 Not matched (each library keeps its own default; the header of the output prints them)
-    Atom layers: hippynn wraps the interaction layer and every atom layer in a residual ``ResNetWrapper``
-    (softplus, then a second linear layer, plus the input): about a third more parameters; MLIP Lab uses its
-    ``HIPNNConfig.residual`` default. Weight initialisation: hippynn uses Xavier-normal for the interaction
+    Atom layers: both wrap the interaction layer and every atom layer in the same residual form (softplus, then
+    a second linear layer, plus the input; MLIP Lab's ``HIPNNConfig.residual`` default): 132,807 vs 132,802
+    parameters at order 0 (MLIP Lab's one-hot head has a bias and E0 is not a parameter). Weight initialisation: hippynn uses Xavier-normal for the interaction
     tensors and atom layers and scales the layer energy heads by 1e-2 and 1e-4 after fitting E0; MLIP Lab its
     own. Cusp regulariser of the tensor norms: hippynn ``cusp_reg=1e-6``, MLIP Lab ``HIPNNConfig.eps``.
     Pairs: hippynn builds a sparse pair list per batch (numba kernels for the pair sums), MLIP Lab dense pair
@@ -311,6 +317,18 @@ def format_table(results: dict, orders, seeds) -> str:
     return "\n".join(lines)
 
 
+def print_combined(paths: list[Path]) -> None:
+    """The results table of several --json files (same settings apart from the seeds) as one."""
+    runs = [run for path in paths for run in json.loads(Path(path).read_text())["runs"]]
+    results: dict = {}
+    for run in runs:
+        results.setdefault((run["library"], run["order"]), []).append(run)
+    orders = sorted({run["order"] for run in runs})
+    seeds = sorted({run["seed"] for run in runs})
+    print(f"combined from {', '.join(str(p) for p in paths)}\n")
+    print(format_table(results, orders, seeds))
+
+
 def parse_overrides(pairs: list[str]) -> dict:
     """["residual=true", "eps=1e-6"] -> {"residual": True, "eps": 1e-6}; names must be HIPNNConfig fields."""
     from dataclasses import fields
@@ -349,8 +367,8 @@ def main() -> None:
     parser.add_argument("--lr-patience", type=int, default=5)
     parser.add_argument("--hier-weight", type=float, default=1.0,
                         help="hierarchicality weight on the hippynn side (errors in kcal/mol); default 1")
-    parser.add_argument("--mlip-loss", choices=("rmse", "rmse+mae", "hippynn"), default="rmse",
-                        help="MLIP Lab's loss: its E-F RMSE loss (default) or hippynn's form (see the docstring)")
+    parser.add_argument("--mlip-loss", choices=("rmse", "rmse+mae", "hippynn"), default="rmse+mae",
+                        help="MLIP Lab's loss: energy_force_loss with that metric (default rmse+mae) or hippynn's form")
     parser.add_argument("--mlip-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a HIPNNConfig field on the MLIP Lab side (VALUE as JSON), e.g. residual=true; "
                              "repeatable")
@@ -362,10 +380,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--venv", type=Path, default=VENV, help=f"hippynn's virtual environment (default {VENV})")
     parser.add_argument("--json", type=Path, help="also write the results (per seed) to this JSON file")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="print one table from the --json files of earlier runs (e.g. one per seed, run side by "
+                             "side as separate processes) and exit")
     parser.add_argument("--keep", type=Path, help="keep the split, job files, logs and predictions in this folder")
     args = parser.parse_args()
     if args.worker:
         mlip_worker(args.worker)
+        return
+    if args.combine:
+        print_combined(args.combine)
         return
     seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1])
     epochs = args.epochs if args.epochs is not None else (2 if args.quick else 100)

@@ -135,13 +135,26 @@ def format_table(rows: list[dict], unit: str = "kcal/mol") -> str:
 
 
 def parity_data(dataset: Dataset, predictions: DatasetPredictions, quantity: str = "energy",
-                per_atom: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(reference, predicted) arrays for a parity plot: energies (per atom by default, eV) or force components (eV/Å)."""
+                per_atom: bool = True, relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, predicted) arrays for a parity plot: energies (per atom by default, eV) or force components (eV/Å).
+
+    relative (energies only): subtract each molecule's mean reference energy from both arrays. Total energies of
+    different molecules lie hundreds of eV apart, so on one absolute axis every molecule is a dot and every error
+    invisible; the shift is the same for reference and prediction, so the errors are unchanged.
+    """
     if quantity == "energy":
         if dataset.energies is None:
             raise MLIPLabError("this dataset has no reference energies to plot; use quantity='forces'")
         scale = dataset.n_atoms if per_atom else 1
-        return dataset.energies / scale, predictions.energies / scale
+        reference, predicted = dataset.energies / scale, predictions.energies / scale
+        if relative:
+            if dataset.molecule is None or (dataset.molecule == "").any():
+                raise MLIPLabError("relative=True needs the molecule of every configuration (dataset.molecule); "
+                                   "label them, or plot absolute energies")
+            names, group = np.unique(dataset.molecule, return_inverse=True)
+            means = np.bincount(group, weights=reference, minlength=len(names)) / np.bincount(group)
+            reference, predicted = reference - means[group], predicted - means[group]
+        return reference, predicted
     if quantity == "forces":
         mask = dataset.species > 0
         return dataset.forces[mask].reshape(-1), predictions.forces[mask].reshape(-1)

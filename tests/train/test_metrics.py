@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from mlip_lab import MLIPLabError
 from mlip_lab.data import Dataset
 from mlip_lab.physics.units import EV_KCAL_PER_MOL
 from mlip_lab.train.metrics import (
@@ -65,3 +66,17 @@ def test_parity_data(pair):
     assert ref_f.shape == pred_f.shape == (15,)
     with pytest.raises(ValueError):
         parity_data(ds, preds, "stress")
+
+
+def test_relative_parity_energies_shift_each_molecule_by_its_own_mean_reference(pair):
+    ds, preds = pair
+    three = Dataset(np.concatenate([ds.species, ds.species[:1]]), np.concatenate([ds.positions, ds.positions[:1]]),
+                    np.array([-10.0, -2.0, -11.0]), np.concatenate([ds.forces, ds.forces[:1]]),
+                    molecule=np.array(["water", "h2", "water"]))
+    predicted = DatasetPredictions(np.array([-9.9, -2.2, -11.3]), np.zeros((3, 3, 3)), np.zeros((3, 3)))
+    ref, pred = parity_data(three, predicted, "energy", per_atom=False, relative=True)
+    np.testing.assert_allclose(ref, [0.5, 0.0, -0.5])  # water's mean is -10.5, h2's -2
+    np.testing.assert_allclose(pred, [0.6, -0.2, -0.8])
+    np.testing.assert_allclose(pred - ref, predicted.energies - three.energies)  # the errors are unchanged
+    with pytest.raises(MLIPLabError, match="molecule"):
+        parity_data(ds, preds, "energy", relative=True)
