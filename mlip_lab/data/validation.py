@@ -250,6 +250,11 @@ def _check_cell(cell, periodic, source, b, min_distance) -> None:
                       "a periodic cell needs three independent vectors")
 
 
+def _wrapped(fraction_differences: np.ndarray, periodic: bool) -> np.ndarray:
+    """Differences of fractional coordinates along one axis, to the nearest image when that axis is periodic."""
+    return fraction_differences - np.round(fraction_differences) if periodic else fraction_differences
+
+
 def _check_periodic(positions, atoms, cell, periodic, source, b, min_distance) -> None:
     """Minimum-image distances of one periodic configuration, in chunks of rows to bound memory.
 
@@ -265,11 +270,13 @@ def _check_periodic(positions, atoms, cell, periodic, source, b, min_distance) -
     rows = max(1, _PAIR_CHUNK // max(n, 1))
     for start in range(0, n, rows):
         i = np.arange(start, min(start + rows, n))
-        df = fractions[None, :] - fractions[i, None]  # (rows, n, 3)
-        df[..., periodic] -= np.round(df[..., periodic])
-        candidate = (np.abs(df) < reach).all(axis=-1)
+        # One axis over all pairs, the other two only on the few pairs that pass it (3x less work in a liquid).
+        candidate = np.abs(_wrapped(fractions[None, :, 0] - fractions[i, None, 0], periodic[0])) < reach[0]
         candidate[np.arange(len(i)), i] = False  # an atom and itself; its own images are covered by _check_cell
         r, c = np.nonzero(candidate)
+        for axis in (1, 2):
+            keep = np.abs(_wrapped(fractions[c, axis] - fractions[i[r], axis], periodic[axis])) < reach[axis]
+            r, c = r[keep], c[keep]
         if len(r) == 0:
             continue
         lengths = find_mic(positions[c] - positions[i[r]], cell, periodic)[1]
