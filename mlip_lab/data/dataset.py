@@ -185,14 +185,34 @@ class Dataset:
                                f"{np.flatnonzero(sizes == 0).tolist()} empty; use fewer parts or larger fractions")
         return [self.subset(np.sort(part)) for part in np.split(order, cuts)]
 
-    def split_by(self, key: str, test_values: Sequence[str]) -> tuple["Dataset", "Dataset"]:
-        """(rest, test): the test part holds configurations whose ``key`` label is in ``test_values``."""
-        test_values = [test_values] if isinstance(test_values, str) else list(test_values)
-        present = set(self.counts(key))
-        missing = sorted(set(test_values) - present)
+    def split_by(self, key: str, test_values) -> tuple["Dataset", "Dataset"]:
+        """(rest, test): the test part holds configurations whose ``key`` label is in ``test_values``.
+
+        ``key``: "molecule", "category" or "temperature" (numbers in K, e.g. ``split_by("temperature", [600])``
+        holds out every configuration sampled at 600 K: its MD trajectories and normal-mode samples).
+        """
+        if key not in ("molecule", "category", "temperature"):
+            raise MLIPLabError(f"split_by takes 'molecule', 'category' or 'temperature', got {key!r}")
+        test_values = [test_values] if isinstance(test_values, (str, int, float)) else list(test_values)
+        labels = getattr(self, key)
+        if key == "temperature":
+            try:
+                wanted = np.asarray(test_values, dtype=float)
+            except ValueError:
+                raise MLIPLabError(f"temperatures must be numbers in K, got {test_values}") from None
+            present = np.unique(labels[np.isfinite(labels)])
+            missing = sorted(float(t) for t in wanted if not np.isclose(present, t).any())
+            mask = np.isclose(labels[:, None], wanted[None, :]).any(axis=1)
+            shown = [f"{t:g}" for t in present]
+        else:
+            present = set(self.counts(key))
+            missing = sorted(set(map(str, test_values)) - present)
+            mask = np.isin(np.asarray(labels, dtype=str), [str(v) for v in test_values])
+            shown = sorted(present)
         if missing:
-            raise MLIPLabError(f"{key} values {missing} are not in this dataset; present: {sorted(present)}")
-        mask = np.isin(np.asarray(getattr(self, key), dtype=str), list(test_values))
+            raise MLIPLabError(f"{key} values {missing} are not in this dataset; present: {shown}")
+        if mask.all():
+            raise MLIPLabError(f"every configuration has {key} in {test_values}: nothing would be left to train on")
         return self.subset(~mask), self.subset(mask)
 
     def split_by_category(self, test_categories: Sequence[str]) -> tuple["Dataset", "Dataset"]:

@@ -137,6 +137,18 @@ def pair_geometry(
     )
 
 
+def distance_rmsd_matrix(geometries_a, geometries_b) -> torch.Tensor:
+    """:func:`distance_rmsd` between every geometry of ``geometries_a`` (Q, N, 3) and every one of
+    ``geometries_b`` (R, N, 3), all of the same molecule in the same atom order -> (Q, R) Å, float64."""
+    a, b = torch.as_tensor(geometries_a, dtype=torch.float64), torch.as_tensor(geometries_b, dtype=torch.float64)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != b.shape[1:] or a.shape[2] != 3 or a.shape[1] < 2:
+        raise MLIPLabError(f"need (Q, N, 3) and (R, N, 3) geometries of one molecule with N >= 2, got "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    i, j = torch.triu_indices(a.shape[1], a.shape[1], 1)
+    da, db = (a[:, i] - a[:, j]).norm(dim=-1), (b[:, i] - b[:, j]).norm(dim=-1)
+    return (torch.cdist(da, db) ** 2 / da.shape[1]).sqrt()
+
+
 def distance_rmsd(positions_a, positions_b) -> float:
     """Root-mean-square difference of all interatomic distances of two geometries of the same molecule (Å).
 

@@ -6,6 +6,7 @@ from mlip_lab.train.hessian_metrics import (
     curvature_error_table, curvature_errors, format_curvature_table,
     predict_hessians, real_block,
 )
+from mlip_lab.train.learning_curve import LearningCurve, learning_curve, nearest_reference_distance, nested_subsets
 from mlip_lab.train.losses import (
     AtomicEnergyLoss, EnergyLoss, ErrorTerm, ForceLoss, HierarchicalityLoss, L2Loss, Loss, LossContext, LossTerm,
     energy_force_loss,
@@ -22,6 +23,7 @@ __all__ = [
     "AtomicEnergyLoss", "EnergyLoss", "ErrorTerm", "ForceLoss", "HierarchicalityLoss", "L2Loss", "Loss", "LossContext",
     "LossTerm", "energy_force_loss",
     "EpochRecord", "Trainer", "load_checkpoint",
+    "LearningCurve", "learning_curve", "nearest_reference_distance", "nested_subsets",
     "PROBE_REGIMES", "HessianLoss", "HVPLoss", "curvature_error_table", "curvature_errors",
     "format_curvature_table", "predict_hessians", "real_block", "REFERENCE_WEIGHTS", "SCHEMES", "scheme_loss", "train_scheme",
 ]

@@ -13,7 +13,7 @@ from mlip_lab.viz.dashboard import (
 from mlip_lab.viz.ensemble import (
     TeacherForces, calibration_figure, level_difference_figure, time_to_failure_figure,
 )
-from mlip_lab.viz.figures import parity_figure, sensitivity_figure
+from mlip_lab.viz.figures import learning_curve_figure, nearest_distance_figure, parity_figure, sensitivity_figure
 from mlip_lab.viz.hessian import (
     SCHEME_COLORS, HessianExplorer, NormalModeView, column_figure, coordinate_labels, cost_figure, frequency_figure,
     hessian_comparison, hessian_heatmap, hutchinson_figure, normal_mode_view, scheme_bars,
@@ -33,7 +33,7 @@ __all__ = [
     "DEFAULT_PARAMS", "TrainingDashboard", "best_record", "epoch_summary", "loss_curves", "parity_points",
     "parity_title",
     "TeacherForces", "calibration_figure", "level_difference_figure", "time_to_failure_figure",
-    "parity_figure", "sensitivity_figure",
+    "parity_figure", "sensitivity_figure", "learning_curve_figure", "nearest_distance_figure",
     "SCHEME_COLORS", "HessianExplorer", "NormalModeView", "column_figure", "coordinate_labels", "cost_figure",
     "frequency_figure", "hessian_comparison", "hessian_heatmap", "hutchinson_figure", "normal_mode_view", "scheme_bars",
     "MDMonitor", "TrajectoryView", "shown_replicas", "spectrum_figure", "timestep_scan_figure", "trajectory_view",

@@ -1,4 +1,4 @@
-"""Static plotly figures for the lessons: sensitivity functions and parity plots."""
+"""Static plotly figures for the lessons: sensitivity functions, parity plots, test-set distances and learning curves."""
 
 from __future__ import annotations
 
@@ -32,4 +32,32 @@ def parity_figure(reference, predicted, quantity: str, unit: str, groups=None) -
         mask = labels == label
         fig.add_scatter(x=reference[mask], y=predicted[mask], mode="markers", name=label or quantity,
                         marker=dict(size=4, opacity=0.6), showlegend=bool(label))
+    return fig
+
+
+def nearest_distance_figure(distances: dict, title: str = "how close is each test configuration to the training set?",
+                            n_bins: int = 30) -> go.Figure:
+    """Overlaid histograms of nearest-training-configuration distances (Å), one per label (e.g. per split), from
+    :func:`mlip_lab.train.nearest_reference_distance`; the median of each in its legend entry."""
+    fig = go.Figure(layout=dict(title=title, xaxis_title="distance RMSD to the nearest training configuration / Å",
+                                yaxis_title="test configurations", barmode="overlay", height=340, width=640,
+                                margin=dict(l=60, r=10, t=40, b=40)))
+    finite = {label: np.asarray(d)[np.isfinite(d)] for label, d in distances.items()}
+    top = max((d.max() for d in finite.values() if d.size), default=1.0)
+    for label, d in finite.items():
+        fig.add_histogram(x=d, name=f"{label} (median {np.median(d):.3f} Å)", opacity=0.6,
+                          xbins=dict(start=0.0, end=top, size=top / n_bins))
+    return fig
+
+
+def learning_curve_figure(curves: dict, scale: float = 1.0, unit: str = "eV/Å",
+                          title: str = "learning curve: test force error vs training-set size") -> go.Figure:
+    """Test force MAE (times ``scale``, in ``unit``) against training configurations on log-log axes, one line per
+    :class:`~mlip_lab.train.LearningCurve`, its fitted log-log slope in the legend."""
+    fig = go.Figure(layout=dict(title=title, xaxis_title="training configurations", xaxis_type="log",
+                                yaxis_title=f"test force MAE / {unit}", yaxis_type="log", height=360, width=640,
+                                margin=dict(l=70, r=10, t=40, b=40)))
+    for label, curve in curves.items():
+        slope = f", slope {curve.slope():.2f}" if len(curve.sizes) > 1 else ""
+        fig.add_scatter(x=curve.sizes, y=curve.force_mae * scale, mode="lines+markers", name=f"{label}{slope}")
     return fig

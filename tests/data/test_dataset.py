@@ -258,6 +258,28 @@ def test_split_by_category_unknown_value(mixed):
         mixed.split_by_category(["nms"])
 
 
+def test_split_by_temperature_compares_numbers_and_keeps_unlabelled_configurations():
+    from mlip_lab.data import load
+
+    data = load("organics")
+    rest, held_out = data.split_by("temperature", [600])
+    assert np.all(held_out.temperature == 600.0) and set(held_out.category) == {"md", "nms"}
+    assert 600.0 not in rest.temperature and np.isnan(rest.temperature).sum() == 7  # the minima stay
+    assert len(rest) + len(held_out) == len(data)
+    assert len(data.split_by("temperature", 600.0)[1]) == len(held_out)
+    with pytest.raises(MLIPLabError, match=r"\[450.0\] are not in this dataset; present: \['300', '600', '1000'\]"):
+        data.split_by("temperature", [450])
+    with pytest.raises(MLIPLabError, match="numbers in K"):
+        data.split_by("temperature", ["warm"])
+
+
+def test_split_by_rejects_other_keys_and_an_empty_rest(mixed):
+    with pytest.raises(MLIPLabError, match="'molecule', 'category' or 'temperature'"):
+        mixed.split_by("energies", [1.0])
+    with pytest.raises(MLIPLabError, match="nothing would be left"):
+        mixed.split_by_molecule(["water", "methane"])
+
+
 # ---------------------------------------------------------------------------------- batches
 def test_batches_cover_dataset_in_order(mixed):
     batches = list(mixed.batches(3))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mlip_lab import MLIPLabError
-from mlip_lab.physics import distance_rmsd, forces_from_energy, minimum_image, pair_geometry
+from mlip_lab.physics import distance_rmsd, distance_rmsd_matrix, forces_from_energy, minimum_image, pair_geometry
 
 F64 = torch.float64
 
@@ -120,3 +120,14 @@ def test_distance_rmsd_ignores_rotation_and_measures_stretch():
     with pytest.raises(MLIPLabError):
         distance_rmsd(a, a[:4])
 
+
+
+def test_distance_rmsd_matrix_equals_pairwise_distance_rmsd():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(4, 5, 3)), rng.normal(size=(3, 5, 3))
+    matrix = distance_rmsd_matrix(a, b)
+    assert matrix.shape == (4, 3)
+    expected = [[distance_rmsd(x, y) for y in b] for x in a]
+    assert np.allclose(matrix.numpy(), expected, atol=1e-10)
+    with pytest.raises(MLIPLabError, match="one molecule"):
+        distance_rmsd_matrix(a, b[:, :4])

@@ -80,3 +80,28 @@ def test_relative_parity_energies_shift_each_molecule_by_its_own_mean_reference(
     np.testing.assert_allclose(pred - ref, predicted.energies - three.energies)  # the errors are unchanged
     with pytest.raises(MLIPLabError, match="molecule"):
         parity_data(ds, preds, "energy", relative=True)
+
+
+def test_predict_dataset_caps_the_atoms_per_batch_and_its_predictions_do_not_depend_on_it(make_model, monkeypatch):
+    from mlip_lab.data import load
+    from mlip_lab.train import predict_dataset
+
+    data = load("organics_minima")  # 7 molecules, padded to 9 atoms
+    model = make_model()
+    sizes = []
+    batch_rows = Dataset.batch_rows
+
+    def recorded(self, *args, **kwargs):
+        rows = list(batch_rows(self, *args, **kwargs))
+        sizes.extend(map(len, rows))
+        return iter(rows)
+
+    monkeypatch.setattr(Dataset, "batch_rows", recorded)
+    capped = predict_dataset(model, data, batch_size=64, max_atoms=2 * data.max_atoms + 1)
+    assert sizes == [2, 2, 2, 1]
+    sizes.clear()
+    whole = predict_dataset(model, data, batch_size=64)
+    assert sizes == [7]
+    assert np.allclose(capped.forces, whole.forces) and np.allclose(capped.energies, whole.energies)
+    with pytest.raises(MLIPLabError, match="max_atoms"):
+        predict_dataset(model, data, max_atoms=0)

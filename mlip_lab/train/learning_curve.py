@@ -1,0 +1,116 @@
+"""Is the test set honest, and how does the error fall with more data?
+
+:func:`nearest_reference_distance` measures how close each test configuration is to the training set (a random
+split of MD snapshots can put a frame's neighbours in time on the other side); :func:`learning_curve` trains
+fresh models on growing subsets of a training set and tests each on the same held-out set.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mlip_lab.data.dataset import Dataset
+from mlip_lab.errors import MLIPLabError
+from mlip_lab.physics.geometry import distance_rmsd_matrix
+from mlip_lab.train.losses import Loss
+from mlip_lab.train.metrics import ErrorStats, energy_errors, force_errors, predict_dataset
+from mlip_lab.train.trainer import Trainer
+
+
+def nearest_reference_distance(queries: Dataset, references: Dataset) -> np.ndarray:
+    """(Q,) Å: for each configuration of ``queries``, the smallest distance RMSD
+    (:func:`~mlip_lab.physics.distance_rmsd`) to a configuration of ``references`` with the same atoms in the same
+    order (the same molecule); NaN where ``references`` has none. Distances ignore rotation and translation.
+    """
+    for data, what in ((queries, "queries"), (references, "references")):
+        if not isinstance(data, Dataset):
+            raise MLIPLabError(f"{what} must be a mlip_lab.data.Dataset, got {type(data).__name__}")
+    nearest = np.full(len(queries), np.nan)
+    reference_keys = [tuple(row[row > 0]) for row in references.species]
+    by_key: dict[tuple, list[int]] = {}
+    for index, key in enumerate(reference_keys):
+        by_key.setdefault(key, []).append(index)
+    query_keys = [tuple(row[row > 0]) for row in queries.species]
+    for key in dict.fromkeys(query_keys):
+        rows = [i for i, k in enumerate(query_keys) if k == key]
+        if key not in by_key or len(key) < 2:
+            continue
+        n = len(key)
+        distances = distance_rmsd_matrix(queries.positions[rows, :n], references.positions[by_key[key], :n])
+        nearest[rows] = distances.min(dim=1).values.numpy()
+    return nearest
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """Test errors of models trained on growing subsets; every array has one entry per size.
+
+    sizes: training configurations; energy_mae eV (NaN without energies); force_mae eV/Å; epochs: what each run
+    trained for (the same number of optimiser steps, so smaller subsets get more epochs); seconds: its training
+    wall time.
+    """
+
+    sizes: np.ndarray
+    energy_mae: np.ndarray
+    force_mae: np.ndarray
+    epochs: np.ndarray
+    seconds: np.ndarray
+
+    def slope(self, quantity: str = "force") -> float:
+        """Least-squares slope of log(MAE) against log(size): about -0.5 when each doubling of the data cuts the
+        error by 30 %, nearer 0 when the model, not the data, limits the error."""
+        mae = {"force": self.force_mae, "energy": self.energy_mae}.get(quantity)
+        if mae is None:
+            raise MLIPLabError(f"quantity must be 'force' or 'energy', got {quantity!r}")
+        if len(self.sizes) < 2 or not np.all(np.isfinite(mae)):
+            raise MLIPLabError(f"a slope needs at least two sizes with finite {quantity} errors")
+        return float(np.polyfit(np.log(self.sizes), np.log(mae), 1)[0])
+
+
+def nested_subsets(n_available: int, sizes: Sequence[int], seed: int = 0) -> list[np.ndarray]:
+    """Row indices of subsets of the given ``sizes`` (ascending), each containing the smaller ones: the first
+    ``size`` rows of one random permutation, so a larger set only adds data."""
+    sizes = [int(s) for s in sizes]
+    if not sizes or any(s < 1 for s in sizes) or sorted(set(sizes)) != sizes:
+        raise MLIPLabError(f"sizes must be distinct positive integers in ascending order, got {sizes}")
+    if sizes[-1] > n_available:
+        raise MLIPLabError(f"the largest size {sizes[-1]} exceeds the {n_available} configurations available")
+    order = np.random.default_rng(seed).permutation(n_available)
+    return [np.sort(order[:s]) for s in sizes]
+
+
+def learning_curve(make_model: Callable[[], object], loss: Loss, train: Dataset, valid: Dataset, test: Dataset,
+                   sizes: Sequence[int], *, steps: int, batch_size: int = 32, seed: int = 0, progress: bool = True,
+                   **trainer_options) -> LearningCurve:
+    """Train ``make_model()`` (a fresh model that follows the model contract) on nested subsets of ``train`` of
+    the given ``sizes`` and test each on ``test``.
+
+    Every run takes about ``steps`` optimiser steps of ``batch_size`` configurations (epochs = steps x batch_size
+    / size, rounded up), validates on ``valid`` (the Trainer keeps the best epoch) and starts from the weights
+    ``make_model`` draws, so the curve measures the data, not the training budget. ``trainer_options`` go to the
+    :class:`Trainer` (lr, lr_schedule, ...); ``progress`` shows one bar over the sizes.
+    """
+    if int(steps) < 1:
+        raise MLIPLabError(f"steps must be at least 1, got {steps}")
+    subsets = nested_subsets(len(train), sizes, seed)
+    energy_mae, force_mae, epochs, seconds = [], [], [], []
+    for rows in tqdm(subsets, desc="learning curve", disable=not progress):
+        model = make_model()
+        n_epochs = math.ceil(int(steps) * int(batch_size) / len(rows))
+        start = time.perf_counter()
+        trainer = Trainer(model, loss, train.subset(rows), valid, batch_size=batch_size, max_epochs=n_epochs,
+                          seed=seed, progress=False, **trainer_options)
+        trainer.fit()
+        seconds.append(time.perf_counter() - start)
+        predictions = predict_dataset(trainer.model, test)
+        energy_mae.append(ErrorStats.of(energy_errors(test, predictions)).mae if test.energies is not None else math.nan)
+        force_mae.append(ErrorStats.of(force_errors(test, predictions)).mae)
+        epochs.append(n_epochs)
+    return LearningCurve(np.array([len(r) for r in subsets]), np.array(energy_mae), np.array(force_mae),
+                         np.array(epochs), np.array(seconds))
