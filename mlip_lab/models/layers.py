@@ -113,12 +113,12 @@ class InteractionLayer(nn.Module):
             u = self._sparse_u(z, pairs, basis)
         else:
             u = self._dense_u(z, pairs, basis)
-        out = u[:, :, 0] + self.self_interaction(z)
-        start = 1
-        for order, scale in enumerate(self.tensor_scales, start=1):
-            stop = start + _COMPONENTS[order]
-            out = out + scale * torch.sqrt((u[:, :, start:stop] ** 2).sum(2) + self.eps)
-            start = stop
+        # split, not slicing: the backward of each slice zero-fills a gradient of u's full size (about a tenth of
+        # an order-2 MD step of 112 small molecules), split's backward concatenates the parts' gradients once.
+        scalar, *tensors = u.split(_COMPONENTS[: len(self.tensor_scales) + 1], dim=2)
+        out = scalar[:, :, 0] + self.self_interaction(z)
+        for part, scale in zip(tensors, self.tensor_scales):
+            out = out + scale * torch.sqrt((part**2).sum(2) + self.eps)
         activated = softplus(out)
         return activated if self.residual is None else self.residual(z, activated)
 
