@@ -4,8 +4,9 @@ notebook its wall time, its peak memory and whether it finished, then the totals
 
 Full mode (``MLIP_LAB_QUICK`` unset) unless ``--quick``. The notebooks run in order, sharing one temporary output
 folder as a student's ``runs/`` is shared (a lesson finds the model an earlier one saved); nothing is written into
-notebooks/ and nothing is kept. Threads: the kernel inherits this shell's environment, so set OMP_NUM_THREADS to
-the cores a student has.
+notebooks/ and nothing is kept unless ``--keep DIR`` asks for the executed notebooks (outputs included), e.g. to
+check the lessons' prose against the numbers of the same run. Threads: the kernel inherits this shell's
+environment, so set OMP_NUM_THREADS to the cores a student has.
 
 Peak memory: a thread samples, every 0.1 s with psutil, the resident set size (RSS) summed over every descendant
 of this process: the kernel (jupyter_client starts it as a child) and whatever it starts in turn. This process
@@ -14,7 +15,7 @@ be missed; pages shared between a kernel and processes it forks count once per p
 upper bound. Not a test: prints a table.
 
     OMP_NUM_THREADS=2 python benchmarks/course.py
-    OMP_NUM_THREADS=1 python benchmarks/course.py --quick --notebooks 00_smoke_widgets
+    OMP_NUM_THREADS=1 python benchmarks/course.py --quick --notebooks 00_smoke_widgets --keep /tmp/executed
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import psutil
 
 from mlip_lab.lessons.notebook_run import course_notebooks, run_notebook
@@ -79,15 +81,21 @@ class NotebookRun:
     error: str | None  # None: it ran to the end; else the error's name (a cell's exception, or nbclient's)
 
 
-def run_one(path: Path, quick: bool, output_dir: str, timeout_s: int) -> NotebookRun:
+def run_one(path: Path, quick: bool, output_dir: str, timeout_s: int, keep: Path | None = None) -> NotebookRun:
+    """Run one notebook; with ``keep``, write it there with its outputs (after the clock stops)."""
     start = time.perf_counter()
+    executed = None
     with PeakRSS() as memory:
         try:
-            run_notebook(path, quick=quick, output_dir=output_dir, timeout=timeout_s)
+            executed = run_notebook(path, quick=quick, output_dir=output_dir, timeout=timeout_s)
             error = None
         except Exception as exc:  # a failed notebook is a row of the table, not the end of the run
             error = getattr(exc, "ename", type(exc).__name__)  # CellExecutionError carries the cell's error name
-    return NotebookRun(path.stem, time.perf_counter() - start, memory.peak, error)
+    result = NotebookRun(path.stem, time.perf_counter() - start, memory.peak, error)
+    if keep is not None and executed is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed, keep / path.name)
+    return result
 
 
 def finished(run: NotebookRun) -> str:
@@ -127,6 +135,8 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="quick mode, to check this script")
     parser.add_argument("--notebooks", nargs="+", default=(), help="stems or files (default: all, in course order)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per notebook (default 1800)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the executed notebooks (with outputs) to this folder, to read the run's numbers")
     args = parser.parse_args(argv)
     paths = course_notebooks(NOTEBOOKS_DIR, args.notebooks)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -135,7 +145,7 @@ def main(argv=None) -> None:
     runs = []
     with tempfile.TemporaryDirectory(prefix="mlip-lab-course-") as outputs:
         for path in paths:
-            runs.append(run_one(path, args.quick, outputs, args.timeout))
+            runs.append(run_one(path, args.quick, outputs, args.timeout, args.keep))
             last = runs[-1]
             print(f"  {last.name}: {last.seconds:.1f} s, {last.peak_bytes / MIB:.0f} MiB, finished: {finished(last)}",
                   flush=True)

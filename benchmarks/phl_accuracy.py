@@ -3,8 +3,9 @@
 Train on the stationary points (reactant, product, ts), test on the far-from-equilibrium geometries (irc, nms).
 Each scheme trains from the same initial weights with the same seed; probes are redrawn every mini-batch,
 and with --fixed the two HVP schemes are also trained with one fixed probe per configuration.
-Prints the errors by test category (energy, force, Hessian element, Hessian eigenvalue, frequency MAE) and
-the mean epoch time of each scheme. With --models-dir, trained models are saved there and reused by a later
+Prints the errors by test category (energy, force, Hessian element, Hessian eigenvalue, frequency MAE; means
+over the seeds, with the sample standard deviation over seeds of the Hessian and force MAEs) and the mean epoch
+time of each scheme. With --models-dir, trained models are saved there and reused by a later
 run with the same directory (to re-evaluate on a grown test set without retraining).
 
     .venv/bin/python benchmarks/phl_accuracy.py [--epochs 300] [--seeds 0 1] [--fixed] [--threads 1]
@@ -64,8 +65,8 @@ def main() -> None:
     runs = [(s, "redrawn") for s in SCHEMES]
     if args.fixed:
         runs += [("E-F-HVP-onehot", "fixed"), ("E-F-HVP-random", "fixed")]
-    print(f"{'scheme':<16}{'probes':<9}{'group':<6}{'H MAE eV/Å²':>12}{'kcal/mol/Å²':>12}{'eig eV/Å²':>10}"
-          f"{'freq cm-1':>10}{'E meV':>8}{'F meV/Å':>9}{'epoch s':>9}")
+    print(f"{'scheme':<16}{'probes':<9}{'group':<6}{'H MAE eV/Å²':>12}{'± sd':>8}{'kcal/mol/Å²':>12}{'eig eV/Å²':>10}"
+          f"{'freq cm-1':>10}{'E meV':>8}{'F meV/Å':>9}{'± sd':>7}{'epoch s':>9}")
     for scheme, probes in runs:
         per_seed = []
         for seed in args.seeds:
@@ -73,11 +74,18 @@ def main() -> None:
             rows, seconds = run(scheme, probes, seed, train, test, args)
             per_seed.append((rows, seconds, time.perf_counter() - start))
         for group in ("irc", "nms", "all"):
+            def values(key):
+                return [next(r[key] for r in rows if r["group"] == group) for rows, _, _ in per_seed]
+
             def mean(key):
-                return np.mean([next(r[key] for r in rows if r["group"] == group) for rows, _, _ in per_seed])
-            print(f"{scheme:<16}{probes:<9}{group:<6}{mean('hessian_mae'):>12.4f}{mean('hessian_mae') * EV_KCAL_PER_MOL:>12.3f}"
-                  f"{mean('eigenvalue_mae'):>10.4f}{mean('frequency_mae'):>10.1f}{1000 * mean('energy_mae'):>8.1f}"
-                  f"{1000 * mean('force_mae'):>9.1f}{np.mean([s for _, s, _ in per_seed]):>9.4f}", flush=True)
+                return np.mean(values(key))
+
+            def spread(key):  # sample standard deviation over the seeds (NaN with one seed)
+                return np.std(values(key), ddof=1) if len(per_seed) > 1 else float("nan")
+            print(f"{scheme:<16}{probes:<9}{group:<6}{mean('hessian_mae'):>12.4f}{spread('hessian_mae'):>8.4f}"
+                  f"{mean('hessian_mae') * EV_KCAL_PER_MOL:>12.3f}{mean('eigenvalue_mae'):>10.4f}"
+                  f"{mean('frequency_mae'):>10.1f}{1000 * mean('energy_mae'):>8.1f}{1000 * mean('force_mae'):>9.1f}"
+                  f"{1000 * spread('force_mae'):>7.1f}{np.mean([s for _, s, _ in per_seed]):>9.4f}", flush=True)
 
 
 if __name__ == "__main__":
