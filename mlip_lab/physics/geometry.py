@@ -144,8 +144,7 @@ def distance_rmsd_matrix(geometries_a, geometries_b) -> torch.Tensor:
     if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != b.shape[1:] or a.shape[2] != 3 or a.shape[1] < 2:
         raise MLIPLabError(f"need (Q, N, 3) and (R, N, 3) geometries of one molecule with N >= 2, got "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
-    i, j = torch.triu_indices(a.shape[1], a.shape[1], 1)
-    da, db = (a[:, i] - a[:, j]).norm(dim=-1), (b[:, i] - b[:, j]).norm(dim=-1)
+    da, db = _interatomic_distances(a), _interatomic_distances(b)
     return (torch.cdist(da, db) ** 2 / da.shape[1]).sqrt()
 
 
@@ -157,6 +156,11 @@ def distance_rmsd(positions_a, positions_b) -> float:
     a, b = torch.as_tensor(positions_a, dtype=torch.float64), torch.as_tensor(positions_b, dtype=torch.float64)
     if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3:
         raise MLIPLabError(f"need two (N, 3) geometries of the same molecule, got {tuple(a.shape)} and {tuple(b.shape)}")
-    i, j = torch.triu_indices(len(a), len(a), 1)
-    da, db = (a[i] - a[j]).norm(dim=1), (b[i] - b[j]).norm(dim=1)
+    da, db = _interatomic_distances(a), _interatomic_distances(b)
     return float(((da - db) ** 2).mean().sqrt())
+
+
+def _interatomic_distances(positions: torch.Tensor) -> torch.Tensor:
+    """(..., N, 3) -> (..., N (N - 1) / 2): |R_i - R_j| for every pair i < j."""
+    i, j = torch.triu_indices(positions.shape[-2], positions.shape[-2], 1)
+    return (positions[..., i, :] - positions[..., j, :]).norm(dim=-1)

@@ -32,19 +32,22 @@ def nearest_reference_distance(queries: Dataset, references: Dataset) -> np.ndar
         if not isinstance(data, Dataset):
             raise MLIPLabError(f"{what} must be a mlip_lab.data.Dataset, got {type(data).__name__}")
     nearest = np.full(len(queries), np.nan)
-    reference_keys = [tuple(row[row > 0]) for row in references.species]
-    by_key: dict[tuple, list[int]] = {}
-    for index, key in enumerate(reference_keys):
-        by_key.setdefault(key, []).append(index)
-    query_keys = [tuple(row[row > 0]) for row in queries.species]
-    for key in dict.fromkeys(query_keys):
-        rows = [i for i, k in enumerate(query_keys) if k == key]
-        if key not in by_key or len(key) < 2:
+    reference_rows = _rows_by_molecule(references)
+    for key, rows in _rows_by_molecule(queries).items():
+        if key not in reference_rows or len(key) < 2:
             continue
         n = len(key)
-        distances = distance_rmsd_matrix(queries.positions[rows, :n], references.positions[by_key[key], :n])
+        distances = distance_rmsd_matrix(queries.positions[rows, :n], references.positions[reference_rows[key], :n])
         nearest[rows] = distances.min(dim=1).values.numpy()
     return nearest
+
+
+def _rows_by_molecule(data: Dataset) -> dict[tuple, list[int]]:
+    """Row indices per molecule, a molecule being its real atoms' species in order (padding dropped)."""
+    rows: dict[tuple, list[int]] = {}
+    for index, species in enumerate(data.species):
+        rows.setdefault(tuple(species[species > 0]), []).append(index)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ def learning_curve(make_model: Callable[[], object], loss: Loss, train: Dataset,
         trainer.fit()
         seconds.append(time.perf_counter() - start)
         predictions = predict_dataset(trainer.model, test)
-        energy_mae.append(ErrorStats.of(energy_errors(test, predictions)).mae if test.energies is not None else math.nan)
+        energy_mae.append(ErrorStats.of(energy_errors(test, predictions)).mae)  # NaN errors without energies
         force_mae.append(ErrorStats.of(force_errors(test, predictions)).mae)
         epochs.append(n_epochs)
     return LearningCurve(np.array([len(r) for r in subsets]), np.array(energy_mae), np.array(force_mae),
