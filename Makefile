@@ -36,9 +36,10 @@ test-fast: setup
 
 # The course as static HTML with the widgets' state saved: build/course-html/index.html. QUICK=1 for quick mode;
 # NOTEBOOKS="00_smoke_widgets ..." to build some lessons only. Needs npm for the widget scripts (see the command's --help).
+# EXECUTED=DIR exports the notebooks benchmarks/course.py --keep DIR kept, without running them again.
 .PHONY: course-html
 course-html: setup
-	$(VENV)/bin/mlip-lab course html $(if $(filter 1,$(QUICK)),--quick) $(NOTEBOOKS)
+	$(VENV)/bin/mlip-lab course html $(if $(filter 1,$(QUICK)),--quick) $(if $(EXECUTED),--executed $(EXECUTED)) $(NOTEBOOKS)
 
 doctor: setup
 	$(VENV)/bin/mlip-lab doctor

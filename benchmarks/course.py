@@ -5,7 +5,8 @@ notebook its wall time, its peak memory and whether it finished, then the totals
 Full mode (``MLIP_LAB_QUICK`` unset) unless ``--quick``. The notebooks run in order, sharing one temporary output
 folder as a student's ``runs/`` is shared (a lesson finds the model an earlier one saved); nothing is written into
 notebooks/ and nothing is kept unless ``--keep DIR`` asks for the executed notebooks (outputs included), e.g. to
-check the lessons' prose against the numbers of the same run. Threads: the kernel inherits this shell's
+check the lessons' prose against the numbers of the same run, or to export the static course from this run
+(``mlip-lab course html --executed DIR``, ``make course-html EXECUTED=DIR``). Threads: the kernel inherits this shell's
 environment, so set OMP_NUM_THREADS to the cores a student has.
 
 Peak memory: a thread samples, every 0.1 s with psutil, the resident set size (RSS) summed over every descendant

@@ -40,10 +40,15 @@ def _data_build(args) -> int:
 
 def _course_html(args) -> int:
     from mlip_lab.lessons.notebook_run import course_notebooks
-    from mlip_lab.lessons.static_html import build_course_html
+    from mlip_lab.lessons.static_html import build_course_html, export_course_html
 
-    index = build_course_html(course_notebooks(args.notebooks_dir, args.notebooks), args.out, quick=args.quick,
-                              timeout=args.timeout, cdn=args.cdn)
+    if args.executed is not None:
+        if args.quick:
+            raise MLIPLabError("--quick runs the notebooks; with --executed they already ran (their mode is recorded)")
+        index = export_course_html(course_notebooks(args.executed, args.notebooks), args.out, cdn=args.cdn)
+    else:
+        index = build_course_html(course_notebooks(args.notebooks_dir, args.notebooks), args.out, quick=args.quick,
+                                  timeout=args.timeout, cdn=args.cdn)
     print(f"wrote {index}")
     return 0
 
@@ -72,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     pages.add_argument("--out", default="build/course-html", help="folder for index.html and the lessons' pages")
     pages.add_argument("--quick", action="store_true", help="quick mode (small data, few epochs): checks the build")
     pages.add_argument("--timeout", type=int, default=1800, help="seconds per notebook (default 1800)")
+    pages.add_argument("--executed", default=None, metavar="DIR",
+                       help="export the executed notebooks in DIR (benchmarks/course.py --keep DIR) without running "
+                            "them again")
     pages.add_argument("--cdn", action="store_true",
                        help="link the widget scripts from the web instead of copying them (no npm needed)")
     pages.set_defaults(func=_course_html)

@@ -15,6 +15,8 @@ from nbclient import NotebookClient
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.settings import OUTPUT_ENV, QUICK_ENV
 
+RUN_METADATA = "mlip_lab"
+
 
 def course_notebooks(directory: str | Path, names=()) -> list[Path]:
     """The notebooks ``directory/*.ipynb`` in course order (by file name), or those ``names`` picks, in the
@@ -43,7 +45,8 @@ def kernel_environment(quick: bool, output_dir: str | Path) -> dict[str, str]:
 
 def run_notebook(path: str | Path, *, quick: bool, output_dir: str | Path, timeout: int | None = None):
     """Execute the notebook at ``path`` in a new ``python3`` kernel started in its folder; return the executed
-    ``nbformat`` notebook, with outputs and the widgets' state (``metadata.widgets``) in it.
+    ``nbformat`` notebook, with outputs, the widgets' state (``metadata.widgets``) and the mode it ran in
+    (``metadata.mlip_lab.quick``, read by :func:`executed_mode`) in it.
 
     ``timeout`` is for the whole notebook, in s (None: no limit). Raises nbclient's ``CellExecutionError`` when a
     cell raises (its ``ename`` names the error), ``CellTimeoutError`` when the run goes past ``timeout``, and
@@ -58,7 +61,18 @@ def run_notebook(path: str | Path, *, quick: bool, output_dir: str | Path, timeo
                             # nbclient limits cells one by one: each may use what the earlier ones left.
                             timeout_func=None if deadline is None else lambda cell: _seconds_left(deadline))
     client.execute(env=kernel_environment(quick, output_dir))
+    notebook.metadata[RUN_METADATA] = {"quick": bool(quick)}
     return notebook
+
+
+def executed_mode(notebook, name: str) -> bool:
+    """Whether the executed ``notebook`` (called ``name`` in messages) ran in quick mode, as :func:`run_notebook`
+    recorded it; MLIPLabError for a notebook it did not run."""
+    run = notebook.metadata.get(RUN_METADATA)
+    if not isinstance(run, dict) or not isinstance(run.get("quick"), bool):
+        raise MLIPLabError(f"{name} was not executed by MLIP Lab (no metadata.{RUN_METADATA}); keep executed "
+                           "notebooks with `benchmarks/course.py --keep DIR`, or let `mlip-lab course html` run them")
+    return run["quick"]
 
 
 def _seconds_left(deadline: float) -> int:

@@ -7,6 +7,9 @@ build fetches both with npm (``npm pack``: npm's own cache, nothing kept by us) 
 use (nglview, anywidget for plotly's ``FigureWidget``; Jupyter's ``share/jupyter/nbextensions``), so the folder
 reads offline. ``cdn=True`` links the manager and require.js from their CDNs instead: no npm to build, internet
 to read. Equations are typeset by MathJax from its CDN either way.
+
+``build_course_html`` runs the notebooks itself; ``export_course_html`` writes the pages of notebooks already run
+(``benchmarks/course.py --keep DIR`` keeps them), so one full-mode run can both measure the course and publish it.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import tempfile
 from pathlib import Path
 
 import jinja2
+import nbformat
 from jupyter_core.paths import jupyter_path
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.lessons.notebook_run import run_notebook
+from mlip_lab.lessons.notebook_run import executed_mode, run_notebook
 
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 # The HTML manager release that matches ipywidgets 8.1 (widget state version 2).
@@ -176,6 +180,30 @@ def build_course_html(notebooks: list[Path], out_dir: str | Path, *, quick: bool
                                    "where") from exc
             except (CellTimeoutError, DeadKernelError) as exc:
                 raise MLIPLabError(f"{path.name} did not finish: {type(exc).__name__}: {exc}") from exc
+    return write_course_pages(executed, out_dir, quick=quick, cdn=cdn)
+
+
+def export_course_html(executed_notebooks: list[Path], out_dir: str | Path, *, cdn: bool = False) -> Path:
+    """Write the pages of notebooks that were already executed (e.g. kept by ``benchmarks/course.py --keep DIR``,
+    which measures the course in the same run) into ``out_dir`` without running them again; return the index
+    path. Every notebook must have been run by MLIP Lab, all in the same mode (MLIPLabError otherwise)."""
+    executed = [(path, nbformat.read(path, as_version=4)) for path in executed_notebooks]
+    modes = {path.name: executed_mode(notebook, path.name) for path, notebook in executed}
+    if len(set(modes.values())) > 1:
+        quick = sorted(name for name, mode in modes.items() if mode)
+        raise MLIPLabError(f"the notebooks ran in different modes ({', '.join(quick)} in quick mode, the others in "
+                           "full mode); export notebooks of one run")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not cdn:
+        copy_page_scripts(out_dir / STATIC)
+    return write_course_pages(executed, out_dir, quick=any(modes.values()), cdn=cdn)
+
+
+def write_course_pages(executed: list[tuple[Path, object]], out_dir: Path, *, quick: bool, cdn: bool) -> Path:
+    """``<stem>.html`` for each executed notebook, the third-party widget scripts they need (unless ``cdn``) and
+    ``index.html`` in ``out_dir``; returns the index path. The HTML manager and require.js (``copy_page_scripts``)
+    are the caller's: a build copies them before its long run, so that a missing npm stops it at once."""
     # The executed notebooks say which widget modules the pages need.
     modules = set().union(*(widget_modules(notebook) for _, notebook in executed))
     paths = None if cdn else copy_widget_modules(out_dir / STATIC, modules)

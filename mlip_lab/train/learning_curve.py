@@ -55,14 +55,15 @@ class LearningCurve:
     """Test errors of models trained on growing subsets; every array has one entry per size.
 
     sizes: training configurations; energy_mae eV (NaN without energies); force_mae eV/Å; epochs: what each run
-    trained for (the same number of optimiser steps, so smaller subsets get more epochs); seconds: its training
-    wall time.
+    trained for; batch_sizes: its mini-batch size (larger sets, larger batches, the same number of steps);
+    seconds: its training wall time.
     """
 
     sizes: np.ndarray
     energy_mae: np.ndarray
     force_mae: np.ndarray
     epochs: np.ndarray
+    batch_sizes: np.ndarray
     seconds: np.ndarray
 
     def slope(self, quantity: str = "force") -> float:
@@ -89,31 +90,38 @@ def nested_subsets(n_available: int, sizes: Sequence[int], seed: int = 0) -> lis
 
 
 def learning_curve(make_model: Callable[[], object], loss: Loss, train: Dataset, valid: Dataset, test: Dataset,
-                   sizes: Sequence[int], *, steps: int, batch_size: int = 32, seed: int = 0, progress: bool = True,
-                   **trainer_options) -> LearningCurve:
+                   sizes: Sequence[int], *, epochs: int, batches_per_epoch: int = 8, seed: int = 0,
+                   progress: bool = True, **trainer_options) -> LearningCurve:
     """Train ``make_model()`` (a fresh model that follows the model contract) on nested subsets of ``train`` of
     the given ``sizes`` and test each on ``test``.
 
-    Every run takes about ``steps`` optimiser steps of ``batch_size`` configurations (epochs = steps x batch_size
-    / size, rounded up), validates on ``valid`` (the Trainer keeps the best epoch) and starts from the weights
-    ``make_model`` draws, so the curve measures the data, not the training budget. ``trainer_options`` go to the
-    :class:`Trainer` (lr, lr_schedule, ...); ``progress`` shows one bar over the sizes.
+    Every run trains for ``epochs`` epochs of ``batches_per_epoch`` mini-batches (batch size = size /
+    ``batches_per_epoch``, rounded up), so every run takes the same number of optimiser steps on the same
+    learning-rate schedule and sees each of its configurations equally often; a larger set costs more only
+    through its larger batches. Each run validates on ``valid`` (the Trainer keeps the best epoch) and starts from
+    the weights ``make_model`` draws. Early stopping is off unless ``trainer_options`` set
+    ``early_stopping_patience``: a noisy validation error would otherwise end some runs before their learning-rate
+    schedule does, and the curve would measure that instead. ``trainer_options`` go to the :class:`Trainer` (lr,
+    lr_schedule, ...); ``progress`` shows one bar over the sizes.
     """
-    if int(steps) < 1:
-        raise MLIPLabError(f"steps must be at least 1, got {steps}")
+    for name, value in (("epochs", epochs), ("batches_per_epoch", batches_per_epoch)):
+        if int(value) < 1:
+            raise MLIPLabError(f"{name} must be at least 1, got {value}")
     subsets = nested_subsets(len(train), sizes, seed)
-    energy_mae, force_mae, epochs, seconds = [], [], [], []
+    energy_mae, force_mae, epochs_run, batch_sizes, seconds = [], [], [], [], []
     for rows in tqdm(subsets, desc="learning curve", disable=not progress):
         model = make_model()
-        n_epochs = math.ceil(int(steps) * int(batch_size) / len(rows))
+        batch_size = math.ceil(len(rows) / int(batches_per_epoch))
         start = time.perf_counter()
-        trainer = Trainer(model, loss, train.subset(rows), valid, batch_size=batch_size, max_epochs=n_epochs,
-                          seed=seed, progress=False, **trainer_options)
+        options = {"early_stopping_patience": int(epochs), **trainer_options}
+        trainer = Trainer(model, loss, train.subset(rows), valid, batch_size=batch_size, max_epochs=int(epochs),
+                          seed=seed, progress=False, **options)
         trainer.fit()
         seconds.append(time.perf_counter() - start)
         predictions = predict_dataset(trainer.model, test)
         energy_mae.append(ErrorStats.of(energy_errors(test, predictions)).mae)  # NaN errors without energies
         force_mae.append(ErrorStats.of(force_errors(test, predictions)).mae)
-        epochs.append(n_epochs)
+        epochs_run.append(len(trainer.history))
+        batch_sizes.append(batch_size)
     return LearningCurve(np.array([len(r) for r in subsets]), np.array(energy_mae), np.array(force_mae),
-                         np.array(epochs), np.array(seconds))
+                         np.array(epochs_run), np.array(batch_sizes), np.array(seconds))

@@ -22,3 +22,18 @@ def test_builds_the_named_notebooks_into_the_folder(tmp_path, capsys):
                  "01_first"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["01_first.html", "index.html"]
     assert f"wrote {out / 'index.html'}" in capsys.readouterr().out
+
+
+def test_exports_executed_notebooks_and_refuses_quick_with_them(tmp_path, capsys):
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 00 · Kept")],
+                                  metadata={"mlip_lab": {"quick": True}})
+    nbformat.write(nb, kept / "00_kept.ipynb")
+    out = tmp_path / "site"
+    assert main(["course", "html", "--executed", str(kept), "--out", str(out), "--cdn"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["00_kept.html", "index.html"]
+    assert "quick mode" in (out / "index.html").read_text()
+    capsys.readouterr()
+    assert main(["course", "html", "--executed", str(kept), "--quick", "--cdn"]) == 1
+    assert "with --executed they already ran" in capsys.readouterr().err

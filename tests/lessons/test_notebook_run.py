@@ -6,7 +6,9 @@ import pytest
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 from mlip_lab.errors import MLIPLabError
-from mlip_lab.lessons.notebook_run import _seconds_left, course_notebooks, kernel_environment, run_notebook
+from mlip_lab.lessons.notebook_run import (
+    _seconds_left, course_notebooks, executed_mode, kernel_environment, run_notebook,
+)
 from mlip_lab.settings import OUTPUT_ENV, QUICK_ENV
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -68,7 +70,16 @@ def test_run_notebook_passes_the_mode_keeps_widget_state_and_leaves_the_file_alo
     assert nb.cells[0].outputs[0]["text"] == f"1 {tmp_path / 'runs'}\n"
     states = nb.metadata["widgets"][WIDGET_STATE]["state"].values()
     assert any(s["model_name"] == "IntSliderModel" and s["state"]["value"] == 7 for s in states)
+    assert executed_mode(nb, "nb.ipynb") is True  # recorded, so the pages can be exported later
     assert path.read_bytes() == stored
+
+
+def test_executed_mode_refuses_a_notebook_mlip_lab_did_not_run():
+    for metadata in ({}, {"mlip_lab": {"quick": "yes"}}):
+        nb = nbformat.v4.new_notebook(metadata=metadata)
+        with pytest.raises(MLIPLabError, match="01_x.ipynb was not executed by MLIP Lab"):
+            executed_mode(nb, "01_x.ipynb")
+    assert executed_mode(nbformat.v4.new_notebook(metadata={"mlip_lab": {"quick": False}}), "01_x.ipynb") is False
 
 
 @pytest.mark.slow

@@ -12,8 +12,8 @@ import pytest
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.lessons import static_html
 from mlip_lab.lessons.static_html import (
-    WIDGET_STATE_MIME, build_course_html, copy_widget_modules, index_html, notebook_title, npm_pack, page_html,
-    widget_modules,
+    WIDGET_STATE_MIME, build_course_html, copy_widget_modules, export_course_html, index_html, notebook_title, npm_pack,
+    page_html, widget_modules,
 )
 
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -120,3 +120,22 @@ def test_build_names_the_notebook_that_failed_and_its_error(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")]), tmp_path / "05_bad.ipynb")
     with pytest.raises(MLIPLabError, match="05_bad.ipynb failed: ZeroDivisionError: division by zero"):
         build_course_html([tmp_path / "05_bad.ipynb"], tmp_path / "site", quick=True, timeout=120, cdn=True)
+
+
+def test_export_writes_pages_of_notebooks_already_run_in_their_recorded_mode(executed, tmp_path):
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    executed.metadata["mlip_lab"] = {"quick": False}
+    nbformat.write(executed, kept / "03_curvature.ipynb")
+    index = export_course_html([kept / "03_curvature.ipynb"], tmp_path / "site", cdn=True)
+    assert "full mode" in index.read_text() and '<a href="03_curvature.html">' in index.read_text()
+    page = (tmp_path / "site" / "03_curvature.html").read_text()
+    state = json.loads(page.split(f'<script type="{WIDGET_STATE_MIME}">')[1].split("</script>")[0])
+    assert state["state"]["m1"]["model_name"] == "NGLModel" and f'<script type="{VIEW_MIME}">' in page
+    quick = nbformat.v4.new_notebook(metadata={"mlip_lab": {"quick": True}})
+    nbformat.write(quick, kept / "04_quick.ipynb")
+    with pytest.raises(MLIPLabError, match=r"different modes \(04_quick.ipynb in quick mode"):
+        export_course_html([kept / "03_curvature.ipynb", kept / "04_quick.ipynb"], tmp_path / "site", cdn=True)
+    nbformat.write(nbformat.v4.new_notebook(), kept / "05_plain.ipynb")
+    with pytest.raises(MLIPLabError, match="05_plain.ipynb was not executed by MLIP Lab"):
+        export_course_html([kept / "05_plain.ipynb"], tmp_path / "site", cdn=True)
