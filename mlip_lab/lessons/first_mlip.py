@@ -14,8 +14,8 @@ from mlip_lab.models import HIPNN, HIPNNConfig
 from mlip_lab.train import LearningCurve, energy_force_loss, learning_curve
 
 HELD_OUT_TEMPERATURE = 600.0
-# A smaller model than the lesson's main one (order 0, 32 features): a learning curve trains one model per size,
-# and it compares amounts of data, not architectures.
+# A smaller model than the lesson's main one (order 0, 32 features, 16 sensitivities): a learning curve trains one
+# model per size, and it compares amounts of data, not architectures.
 LEARNING_CURVE_FEATURES = 32
 LEARNING_CURVE_SETTINGS = {"lr": 4e-3, "lr_schedule": "cosine", "batches_per_epoch": 8}
 # Model selection needs a validation set, not all of it: every epoch of a small subset would otherwise spend
@@ -40,7 +40,8 @@ def organics_splits(data: Dataset, seed: int = 0) -> dict[str, tuple[Dataset, Da
 
 
 def make_learning_curve_model(elements: Sequence[int], seed: int = 0) -> HIPNN:
-    """A fresh HIP-NN (tensor order 0, 32 features, otherwise the lesson's settings) drawn from ``seed``."""
+    """A fresh HIP-NN (tensor order 0, 32 features, 16 sensitivities; the lesson's layers and cutoffs) drawn from
+    ``seed``."""
     torch.manual_seed(seed)
     return HIPNN(HIPNNConfig(elements=tuple(elements), n_features=LEARNING_CURVE_FEATURES, n_sensitivities=16,
                              n_interactions=2, n_atom_layers=3, tensor_order=0, r_soft_min=0.75, r_soft_max=4.0,
