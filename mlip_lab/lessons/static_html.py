@@ -14,6 +14,7 @@ to read. Equations are typeset by MathJax from its CDN either way.
 
 from __future__ import annotations
 
+import copy
 import html
 import shutil
 import subprocess
@@ -23,9 +24,12 @@ from pathlib import Path
 
 import jinja2
 import nbformat
+import plotly
+import plotly.io
 from jupyter_core.paths import jupyter_path
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
+from plotly.offline import get_plotlyjs_version
 
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.lessons.notebook_run import executed_mode, run_notebook
@@ -47,8 +51,15 @@ PAGE_TEMPLATE_SOURCE = """{%- extends 'lab/index.html.j2' -%}
 {%- if resources.requirejs_paths %}
 <script>requirejs.config({paths: {{ resources.requirejs_paths | tojson }}});</script>
 {%- endif %}
+{%- if resources.plotly_js_url %}
+<script src="{{ resources.plotly_js_url }}"></script>
+{%- endif %}
 {%- endblock html_head_js_requirejs -%}
 """
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+# plotly.js as the installed plotly package ships it: a plain script that sets window.Plotly (no AMD define, so it
+# loads beside require.js).
+PLOTLY_SCRIPT = "plotly.min.js"
 
 
 def widget_modules(notebook) -> set[str]:
@@ -70,20 +81,55 @@ def notebook_title(notebook, fallback: str) -> str:
 
 
 def page_html(notebook, title: str, requirejs_paths: dict[str, str] | None) -> str:
-    """The executed notebook as one HTML page (JupyterLab's look) titled ``title``, with its widget state embedded.
+    """The executed notebook as one HTML page (JupyterLab's look) titled ``title``, with its widget state embedded
+    and its plotly figures drawn (:func:`plotly_figures_as_html`).
 
     ``requirejs_paths`` (module name -> script path without ``.js``, relative to the page) are the local copies
-    from :func:`copy_widget_modules`; the HTML manager and require.js then come from ``_static/`` too; None
-    links the manager and require.js from their CDNs and leaves the widget modules to the manager's CDN.
+    from :func:`copy_widget_modules`; the HTML manager, require.js and plotly.js then come from ``_static/`` too
+    (:func:`copy_plotly_script`); None links them from their CDNs and leaves the widget modules to the manager's CDN.
     """
     exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({PAGE_TEMPLATE: PAGE_TEMPLATE_SOURCE})],
                             template_file=PAGE_TEMPLATE)
     if requirejs_paths is not None:
         exporter.require_js_url = f"{STATIC}/require.js"
         exporter.widget_renderer_url = f"{STATIC}/html-manager/embed-amd.js"
-    resources = {"metadata": {"name": title}, "requirejs_paths": requirejs_paths or {}}
+    notebook = copy.deepcopy(notebook)
+    plotly_js_url = None
+    if plotly_figures_as_html(notebook):
+        plotly_js_url = (f"{STATIC}/{PLOTLY_SCRIPT}" if requirejs_paths is not None
+                         else f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js")
+    resources = {"metadata": {"name": title}, "requirejs_paths": requirejs_paths or {}, "plotly_js_url": plotly_js_url}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     return body
+
+
+def plotly_figures_as_html(notebook) -> int:
+    """Give every plotly figure output of ``notebook`` (a plotly ``Figure`` shown by a cell: only the
+    ``application/vnd.plotly.v1+json`` data that JupyterLab draws, which nbconvert cannot) an HTML rendering that
+    draws it with the page's ``window.Plotly``; returns how many. Changes ``notebook`` in place."""
+    count = 0
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if PLOTLY_MIME in data and "text/html" not in data:
+                data["text/html"] = plotly.io.to_html(data[PLOTLY_MIME], include_plotlyjs=False, full_html=False,
+                                                      validate=False)
+                count += 1
+    return count
+
+
+def has_plotly_figures(notebook) -> bool:
+    return any(PLOTLY_MIME in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", []))
+
+
+def copy_plotly_script(static_dir: Path) -> None:
+    """Copy the plotly.js that the installed plotly package ships into ``static_dir``."""
+    source = Path(plotly.__file__).parent / "package_data" / PLOTLY_SCRIPT
+    if not source.is_file():
+        raise MLIPLabError(f"plotly.js is missing from the plotly package ({source}); reinstall plotly, or build "
+                           "with --cdn")
+    static_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, static_dir / PLOTLY_SCRIPT)
 
 
 def npm_pack(package: str, version: str, into: Path) -> Path:
@@ -207,6 +253,8 @@ def write_course_pages(executed: list[tuple[Path, object]], out_dir: Path, *, qu
     # The executed notebooks say which widget modules the pages need.
     modules = set().union(*(widget_modules(notebook) for _, notebook in executed))
     paths = None if cdn else copy_widget_modules(out_dir / STATIC, modules)
+    if not cdn and any(has_plotly_figures(notebook) for _, notebook in executed):
+        copy_plotly_script(out_dir / STATIC)
     pages = []
     for path, notebook in executed:
         title = notebook_title(notebook, path.stem)

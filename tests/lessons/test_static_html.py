@@ -12,8 +12,8 @@ import pytest
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.lessons import static_html
 from mlip_lab.lessons.static_html import (
-    WIDGET_STATE_MIME, build_course_html, copy_widget_modules, export_course_html, index_html, notebook_title, npm_pack,
-    page_html, widget_modules,
+    PLOTLY_MIME, WIDGET_STATE_MIME, build_course_html, copy_plotly_script, copy_widget_modules, export_course_html,
+    index_html, notebook_title, npm_pack, page_html, widget_modules,
 )
 
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -139,3 +139,21 @@ def test_export_writes_pages_of_notebooks_already_run_in_their_recorded_mode(exe
     nbformat.write(nbformat.v4.new_notebook(), kept / "05_plain.ipynb")
     with pytest.raises(MLIPLabError, match="05_plain.ipynb was not executed by MLIP Lab"):
         export_course_html([kept / "05_plain.ipynb"], tmp_path / "site", cdn=True)
+
+
+def test_plotly_figures_are_drawn_with_plotly_js_from_static_or_the_cdn(executed, tmp_path):
+    # A plotly Figure shown by a cell leaves only its JSON, which nbconvert cannot draw.
+    figure = {"data": [{"type": "scatter", "x": [1, 2], "y": [3, 4]}], "layout": {"title": {"text": "parity"}}}
+    executed.cells.append(nbformat.v4.new_code_cell("fig", outputs=[nbformat.v4.new_output(
+        "display_data", data={PLOTLY_MIME: figure, "text/plain": "Figure()"})]))
+    local = page_html(executed, "03 · Curvature", {})
+    assert '<script src="_static/plotly.min.js"></script>' in local
+    assert local.count("Plotly.newPlot(") == 1 and '"title":{"text":"parity"}' in local
+    assert local.index("plotly.min.js") < local.index("Plotly.newPlot(")
+    assert "text/html" not in executed.cells[-1].outputs[0]["data"]  # the caller's notebook is left alone
+    web = page_html(executed, "03 · Curvature", None)
+    assert '<script src="https://cdn.plot.ly/plotly-' in web and "_static/plotly.min.js" not in web
+    executed.cells.pop()
+    assert "plotly.min.js" not in page_html(executed, "03 · Curvature", {})
+    copy_plotly_script(tmp_path / "_static")
+    assert (tmp_path / "_static" / "plotly.min.js").read_text().rstrip().endswith("}));")
