@@ -94,6 +94,7 @@ def page_html(notebook, title: str, requirejs_paths: dict[str, str] | None) -> s
         exporter.require_js_url = f"{STATIC}/require.js"
         exporter.widget_renderer_url = f"{STATIC}/html-manager/embed-amd.js"
     notebook = copy.deepcopy(notebook)
+    drop_stale_buffers(notebook)
     plotly_js_url = None
     if plotly_figures_as_html(notebook):
         plotly_js_url = (f"{STATIC}/{PLOTLY_SCRIPT}" if requirejs_paths is not None
@@ -101,6 +102,41 @@ def page_html(notebook, title: str, requirejs_paths: dict[str, str] | None) -> s
     resources = {"metadata": {"name": title}, "requirejs_paths": requirejs_paths or {}, "plotly_js_url": plotly_js_url}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     return body
+
+
+def drop_stale_buffers(notebook) -> int:
+    """Remove saved widget buffers whose path no longer leads anywhere in their model's state; returns how many.
+
+    A plotly ``FigureWidget`` updated from Python sends its changes as one-off messages (``_py2js_update`` with
+    binary arrays) and then resets the message to None. The saved state keeps the reset value but also the old
+    message's buffers, and the HTML manager, putting a buffer back at ``_py2js_update.style_data...``, throws on
+    the None; every widget of the page then fails to draw. Changes ``notebook`` in place."""
+    states = notebook.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    dropped = 0
+    for entry in states.values():
+        buffers = entry.get("buffers")
+        if not buffers:
+            continue
+        kept = [buffer for buffer in buffers if _leads_somewhere(entry.get("state", {}), buffer["path"])]
+        dropped += len(buffers) - len(kept)
+        if kept:
+            entry["buffers"] = kept
+        else:
+            del entry["buffers"]
+    return dropped
+
+
+def _leads_somewhere(state, path) -> bool:
+    """Whether every step of ``path`` but the last reaches a dict or list in ``state``."""
+    node = state
+    for key in path[:-1]:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and -len(node) <= key < len(node):
+            node = node[key]
+        else:
+            return False
+    return isinstance(node, (dict, list))
 
 
 def plotly_figures_as_html(notebook) -> int:

@@ -12,8 +12,8 @@ import pytest
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.lessons import static_html
 from mlip_lab.lessons.static_html import (
-    PLOTLY_MIME, WIDGET_STATE_MIME, build_course_html, copy_plotly_script, copy_widget_modules, export_course_html,
-    index_html, notebook_title, npm_pack, page_html, widget_modules,
+    PLOTLY_MIME, WIDGET_STATE_MIME, build_course_html, copy_plotly_script, copy_widget_modules, drop_stale_buffers,
+    export_course_html, index_html, notebook_title, npm_pack, page_html, widget_modules,
 )
 
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -157,3 +157,21 @@ def test_plotly_figures_are_drawn_with_plotly_js_from_static_or_the_cdn(executed
     assert "plotly.min.js" not in page_html(executed, "03 · Curvature", {})
     copy_plotly_script(tmp_path / "_static")
     assert (tmp_path / "_static" / "plotly.min.js").read_text().rstrip().endswith("}));")
+
+
+def test_stale_buffers_of_cleared_widget_messages_are_dropped_from_the_page(executed):
+    # A FigureWidget after an update from Python: the message was reset to None, its buffers were kept.
+    state = executed.metadata["widgets"][WIDGET_STATE_MIME]["state"]
+    state["fig"] = widget_entry("anywidget", "AnyModel")
+    state["fig"]["state"].update({"_widget_data": [{"y": {"dtype": "float64"}}], "_py2js_update": None})
+    state["fig"]["buffers"] = [
+        {"path": ["_widget_data", 0, "y", "buffer"], "data": "AAAAAAAA8D8=", "encoding": "base64"},
+        {"path": ["_py2js_update", "style_data", "y", 0, "buffer"], "data": "AAAAAAAA8D8=", "encoding": "base64"},
+    ]
+    state["m1"]["buffers"] = [{"path": ["missing", "buffer"], "data": "AA==", "encoding": "base64"}]
+    page = page_html(executed, "03 · Curvature", None)
+    saved = json.loads(page.split(f'<script type="{WIDGET_STATE_MIME}">')[1].split("</script>")[0])["state"]
+    assert [b["path"] for b in saved["fig"]["buffers"]] == [["_widget_data", 0, "y", "buffer"]]
+    assert "buffers" not in saved["m1"]
+    assert len(state["fig"]["buffers"]) == 2  # the caller's notebook is left alone
+    assert drop_stale_buffers(executed) == 2 and drop_stale_buffers(executed) == 0
