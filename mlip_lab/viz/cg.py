@@ -20,6 +20,7 @@ from ase.data.colors import jmol_colors
 from mlip_lab.cg import Mapping, rdf_error
 from mlip_lab.data import Dataset
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.viz.live import live_update
 from mlip_lab.viz.ngl import add_arrows, add_spheres, ngl_view
 
 COM, COG, GROUPS = "centre of mass", "centre of geometry", "groups"
@@ -431,7 +432,7 @@ class TransferabilityView(widgets.VBox):
         t, curves = self.temperature, self.rdfs[self.temperature]
         training = self.training_temperature
         trained = "the training temperature" if t == training else f"trained at {training:g} K"
-        with self.figure.batch_update():
+        with live_update(self.figure):
             for trace in self.figure.data:
                 trace.x, trace.y = curves[trace.name]
             self.figure.layout.title = f"{self.title}, {t:g} K ({trained})"

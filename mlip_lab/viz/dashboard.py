@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.train import ErrorStats, parity_data, predict_dataset
+from mlip_lab.viz.live import live_update
 
 # Keyed like the Trainer's arguments (lr, batch_size, max_epochs) and HIPNNConfig's fields, so make_and_fit can
 # pass them straight on.
@@ -232,7 +233,7 @@ class TrainingDashboard:
         palette = plotly.colors.qualitative.Plotly
         terms = list(dict.fromkeys(name.split(" ", 1)[1] for name in curves))
         existing = {trace.name: trace for trace in self.loss_figure.data}
-        with self.loss_figure.batch_update():
+        with live_update(self.loss_figure):
             for name, (epochs, values) in curves.items():
                 if name in existing:
                     existing[name].x, existing[name].y = epochs, values
@@ -256,7 +257,7 @@ class TrainingDashboard:
         both = np.concatenate([reference, predicted])
         ends = [both.min(), both.max()] if both.size else []
         ideal, points = self.parity_figure.data
-        with self.parity_figure.batch_update():
+        with live_update(self.parity_figure):
             ideal.x, ideal.y = ends, ends
             points.x, points.y = reference, predicted
             self.parity_figure.layout.title.text = title

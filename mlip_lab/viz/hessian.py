@@ -13,6 +13,7 @@ from mlip_lab.data import Dataset
 from mlip_lab.errors import MLIPLabError
 from mlip_lab.physics import harmonic_analysis, masses_of, mode_frames
 from mlip_lab.train import real_block
+from mlip_lab.viz.live import live_update
 from mlip_lab.viz.molecule import as_atoms, face_on
 from mlip_lab.viz.ngl import ngl_view
 
@@ -201,10 +202,10 @@ class HessianExplorer(widgets.VBox):
         fresh_map = hessian_heatmap(shown["difference"], shown["labels"], "predicted − reference / eV Å⁻²",
                                     zmax=float(np.abs(shown["reference"]).max()))
         fresh_freq = frequency_figure(shown["reference_frequencies"], shown["predicted_frequencies"])
-        with self.heatmap.batch_update():
+        with live_update(self.heatmap):
             self.heatmap.data[0].update(fresh_map.data[0])
             self.heatmap.layout.update(fresh_map.layout)
-        with self.spectrum.batch_update():
+        with live_update(self.spectrum):
             for trace, fresh in zip(self.spectrum.data, fresh_freq.data):
                 trace.update(x=fresh.x, y=fresh.y)
         self.summary.value = (f"Hessian MAE {shown['mae']:.3f} eV/Å²; colour scale ± the largest reference element, "

@@ -9,6 +9,7 @@ from ipywidgets import HBox, IntSlider, Play, VBox, jslink
 
 from mlip_lab.md.observers import ThermoLog, energy_change_per_atom
 from mlip_lab.md.stability import TimestepScan
+from mlip_lab.viz.live import live_update
 from mlip_lab.viz.molecule import face_on
 from mlip_lab.viz.ngl import ngl_view
 
@@ -48,7 +49,7 @@ class MDMonitor:
                 self.temperature_figure.add_scatter(mode="lines", name=f"replica {b}", opacity=0.5)
             self.temperature_figure.add_scatter(mode="lines", name="mean", line=dict(color="black", width=3))
         change_mev = 1000.0 * energy_change_per_atom(data["total"], self.thermo_log.n_atoms)
-        with self.energy_figure.batch_update(), self.temperature_figure.batch_update():
+        with live_update(self.energy_figure), live_update(self.temperature_figure):
             for trace, b in zip(self.energy_figure.data, self._replicas):
                 trace.x, trace.y = data["time"], change_mev[:, b]
             for trace, b in zip(self.temperature_figure.data, self._replicas):

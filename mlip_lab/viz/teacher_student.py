@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 
 from mlip_lab.data import Dataset
 from mlip_lab.errors import MLIPLabError
+from mlip_lab.viz.live import live_update
 from mlip_lab.viz.molecule import molecule_view
 
 MEV_PER_EV = 1000.0
@@ -150,7 +151,7 @@ class TeacherStudentGap(widgets.VBox):
     def _show_student(self) -> None:
         shifted = (self.students[self.student] - self.offsets)[self._real]
         species = self.dataset.species[self._real]
-        with self.parity.batch_update():
+        with live_update(self.parity):
             for trace, z in zip(self.parity.data[1:-1], np.unique(species)):
                 trace.y = shifted[species == z]
         self._show()
@@ -163,7 +164,7 @@ class TeacherStudentGap(widgets.VBox):
         teacher = self.teacher_atomic[i, :n] - self.offsets[i, :n]
         student = self.students[self.student][i, :n] - self.offsets[i, :n]
         labels = [f"{chemical_symbols[z]}{k + 1}" for k, z in enumerate(self.dataset.species[i, :n])]
-        with self.parity.batch_update():
+        with live_update(self.parity):
             self.parity.data[-1].update(x=teacher, y=student, text=labels)
             self.parity.layout.title = f"atomic energies, {self.student}: configuration {i} circled"
         worst = int(np.argmax(gaps))

@@ -75,11 +75,13 @@ def test_lesson_page_from_the_index_draws_its_widgets_offline(site, browser, scr
 
 def test_figure_widget_updated_from_python_and_a_plotly_figure_draw(tmp_path, browser, screenshot_dir):
     """A FigureWidget that Python changed after display leaves stale buffers in the saved state (the cause of blank
-    widget pages in lessons 01, 03, 04 and 06), and a plain plotly Figure leaves only its JSON: both must draw."""
+    widget pages in lessons 01, 03, 04 and 06) and, unless changed through ``live_update``, its initial data; a plain
+    plotly Figure leaves only its JSON. Both must draw, the FigureWidget with its updated data."""
     if shutil.which("npm") is None:
         pytest.skip("building the offline course pages needs npm (apt-get install npm)")
     cells = ["import plotly.graph_objects as go\nfig = go.FigureWidget(go.Scatter(x=[0, 1, 2], y=[0, 1, 0]))\nfig",
-             "import numpy as np\nwith fig.batch_update():  # one update message with a binary array\n"
+             "import numpy as np\nfrom mlip_lab.viz.live import live_update\n"
+             "with live_update(fig):  # one update message with a binary array, and the saved state updated\n"
              "    fig.data[0].y = np.array([2.0, 0.5, 1.5])",
              "go.Figure(go.Bar(x=['a', 'b'], y=[1, 2]))"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 09 · Figures")]
@@ -98,5 +100,7 @@ def test_figure_widget_updated_from_python_and_a_plotly_figure_draw(tmp_path, br
             page.screenshot(path=str(screenshot_dir / "course-html-figures.png"), full_page=True)
         assert not [e for e in errors if "style_data" in e], errors
         assert page.locator(".js-plotly-plot").count() == 2, "the FigureWidget and the plotly Figure should both draw"
+        drawn = page.evaluate("() => Array.from(document.querySelector('.widget-subarea .js-plotly-plot').data[0].y)")
+        assert drawn == [2.0, 0.5, 1.5], "the FigureWidget shows its data from before the update"
     finally:
         context.close()
