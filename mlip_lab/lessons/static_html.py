@@ -144,18 +144,25 @@ def plotly_figures_as_html(notebook) -> int:
     ``application/vnd.plotly.v1+json`` data that JupyterLab draws, which nbconvert cannot) an HTML rendering that
     draws it with the page's ``window.Plotly``; returns how many. Changes ``notebook`` in place."""
     count = 0
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if PLOTLY_MIME in data and "text/html" not in data:
-                data["text/html"] = plotly.io.to_html(data[PLOTLY_MIME], include_plotlyjs=False, full_html=False,
-                                                      validate=False)
-                count += 1
+    for data in _undrawn_plotly_outputs(notebook):
+        data["text/html"] = plotly.io.to_html(data[PLOTLY_MIME], include_plotlyjs=False, full_html=False,
+                                              validate=False)
+        count += 1
     return count
 
 
 def has_plotly_figures(notebook) -> bool:
-    return any(PLOTLY_MIME in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", []))
+    """Whether a page of ``notebook`` needs plotly.js (:func:`plotly_figures_as_html` would draw a figure)."""
+    return next(_undrawn_plotly_outputs(notebook), None) is not None
+
+
+def _undrawn_plotly_outputs(notebook):
+    """The data of each output that carries a plotly figure's JSON and no HTML rendering."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if PLOTLY_MIME in data and "text/html" not in data:
+                yield data
 
 
 def copy_plotly_script(static_dir: Path) -> None:
