@@ -146,7 +146,7 @@ class _Block(nn.Module):
         self.atom_layers = nn.Sequential(*(AtomLayer(c.n_features, c.residual) for _ in range(c.n_atom_layers)))
 
     def forward(self, z, pairs, basis):
-        """z (B, N, F_in), pairs and basis as for :class:`InteractionLayer` -> (B, N, F)."""
+        """z (A, F_in), pairs and basis as for :class:`InteractionLayer` -> (A, F)."""
         return self.atom_layers(self.interaction(z, pairs, basis))
 
 
@@ -200,6 +200,7 @@ class HIPNN(nn.Module):
         index = self.element_indices(species)
         real = index >= 0
         z = torch.nn.functional.one_hot(index.clamp(min=0), len(self.config.elements)).to(dtype) * real[..., None]
+        z = z.flatten(0, 1)  # (B N, E): the blocks work on atom rows (see mlip_lab.models.layers)
         pairs = self.pairs(species, positions, cells, pbc)
         basis = angular_basis(pairs.directions, self.config.tensor_order) if self.config.tensor_order else None
 
@@ -208,7 +209,7 @@ class HIPNN(nn.Module):
             z = block(z, pairs, basis)
             per_layer.append(head(z))
         # Padded atoms still get features (bias terms); dropping their energies keeps them out of every output.
-        per_layer = torch.cat(per_layer, dim=-1) * real[..., None]  # (B, N, L)
+        per_layer = torch.cat(per_layer, dim=-1).reshape(*real.shape, -1) * real[..., None]  # (B, N, L)
         reference = torch.where(real, self.reference_energies[index.clamp(min=0)], 0.0)
         atomic = reference + per_layer.sum(-1)
         return HIPNNOutput(energy=atomic.sum(1), atomic_energies=atomic, layer_energies=per_layer.sum(1))

@@ -1,7 +1,9 @@
 """Building blocks of HIP-NN / HIP-NN-TS: cutoff, sensitivities, angular basis, interaction and atom layers.
 
-Shapes: B configurations, N (padded) atoms, P neighbour pairs, S sensitivities, K angular components,
-F features. Pair functions take dense pairs (leading dims B, N, N) or sparse ones (leading dim P) alike.
+Shapes: B configurations, N (padded) atoms, A = B N atom rows, P neighbour pairs, S sensitivities, K angular
+components, F features. Pair functions take dense pairs (leading dims B, N, N) or sparse ones (leading dim P)
+alike. Per-atom features are (A, F) rows, padding included: a layer on a 2-d tensor adds no reshape to either
+derivative of the energy, which a force-trained step takes twice.
 """
 
 from __future__ import annotations
@@ -55,13 +57,17 @@ class GaussianSensitivity(nn.Module):
         spacing = (1.0 / r_soft_min - 1.0 / r_soft_max) / max(n_sensitivities - 1, 1)
         self.sigma = nn.Parameter(torch.full((n_sensitivities,), 2.0 / spacing))
 
-    def forward(self, distances: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """distances (...) Å, finite everywhere; mask (...) bool or None (all pairs count) -> (..., S),
-        zero outside mask."""
-        offset = distances.reciprocal()[..., None] - self.inverse_mu
-        gauss = torch.exp(-0.5 * (self.sigma * offset) ** 2)
-        sensitivity = gauss * cosine_cutoff(distances, self.cutoff)[..., None]
-        return sensitivity if mask is None else torch.where(mask[..., None], sensitivity, 0.0)
+    def forward(self, distances: torch.Tensor, mask: torch.Tensor | None = None, dim: int = -1) -> torch.Tensor:
+        """distances (...) Å, finite everywhere; mask (...) bool or None (all pairs count) -> s with the
+        S sensitivities inserted at ``dim`` (a negative index: -1 gives (..., S), -2 on (B, N, N) gives
+        (B, N, S, N)), zero outside mask."""
+        inverse_mu, sigma = (p.reshape(-1, *([1] * (-dim - 1))) for p in (self.inverse_mu, self.sigma))
+        offset = distances.reciprocal().unsqueeze(dim) - inverse_mu
+        gauss = torch.exp(-0.5 * (sigma * offset) ** 2)
+        cutoff = cosine_cutoff(distances, self.cutoff)
+        # Masking the (...) cutoff rather than the (..., S) product: S times less work in every derivative.
+        cutoff = cutoff if mask is None else torch.where(mask, cutoff, 0.0)
+        return gauss * cutoff.unsqueeze(dim)
 
 
 class Residual(nn.Module):
@@ -107,54 +113,59 @@ class InteractionLayer(nn.Module):
         self.residual = Residual(n_in, n_out) if residual else None
 
     def forward(self, z: torch.Tensor, pairs: PairGeometry | NeighbourList, basis: torch.Tensor | None) -> torch.Tensor:
-        """z (B, N, F_in); pairs dense or sparse; basis (B, N, N, K) or (P, K) to match, or None for scalar
-        sensitivities only (tensor order 0, K = 1 without forming the constant basis) -> (B, N, F_out)."""
+        """z (A, F_in) the atoms of the padded batch as rows; pairs dense or sparse; basis (B, N, N, K) or
+        (P, K) to match, or None for scalar sensitivities only (tensor order 0, K = 1 without forming the
+        constant basis) -> (A, F_out)."""
         if isinstance(pairs, NeighbourList):
             u = self._sparse_u(z, pairs, basis)
         else:
             u = self._dense_u(z, pairs, basis)
         # split, not slicing: the backward of each slice zero-fills a gradient of u's full size (about a tenth of
         # an order-2 MD step of 112 small molecules), split's backward concatenates the parts' gradients once.
-        scalar, *tensors = u.split(_COMPONENTS[: len(self.tensor_scales) + 1], dim=2)
-        out = scalar[:, :, 0] + self.self_interaction(z)
+        scalar, *tensors = u.split(_COMPONENTS[: len(self.tensor_scales) + 1], dim=1)
+        out = scalar[:, 0] + self.self_interaction(z)
         for part, scale in zip(tensors, self.tensor_scales):
-            out = out + scale * torch.sqrt((part**2).sum(2) + self.eps)
+            out = out + scale * torch.sqrt((part**2).sum(1) + self.eps)
         activated = softplus(out)
         return activated if self.residual is None else self.residual(z, activated)
 
     def _dense_u(self, z: torch.Tensor, pairs: PairGeometry, basis: torch.Tensor) -> torch.Tensor:
-        """u (B, N, K, F_out) summed over every pair of the padded batch."""
-        s = self.sensitivity(pairs.distances, pairs.mask)
+        """u (A, K, F_out) summed over every pair of the padded batch."""
+        b, n = pairs.mask.shape[:2]
         if basis is None:
             # Scalars only: sum s z over pairs first (hippynn's order), then V once per atom. Fewer operations
             # than below, and the pair sum runs over F_in channels, not F_out (16x fewer on one-hot input).
-            env = torch.einsum("bijs,bjf->bisf", s, z)
-            return torch.einsum("bisf,sfa->bia", env, self.interaction)[:, :, None]
+            # With s laid out (B, N, S, N) both sums are matrix products of contiguous views, so neither they
+            # nor their first and second derivatives copy a permuted tensor.
+            s = self.sensitivity(pairs.distances, pairs.mask, dim=-2)
+            env = torch.bmm(s.reshape(b, -1, n), z.reshape(b, n, -1)).reshape(b * n, -1)  # (A, S F_in)
+            return (env @ self.interaction.flatten(0, 1))[:, None]
+        s = self.sensitivity(pairs.distances, pairs.mask)
         # Same sum as contracting env_{i k nu b} = sum_j s Y z with V, but applying V to each atom first costs
         # B N (S F A + N S A + N K A) instead of B N^2 K S F, several times faster (more with tensor order 2).
-        zv = torch.einsum("bjf,sfa->bjsa", z, self.interaction)
+        zv = torch.einsum("bjf,sfa->bjsa", z.reshape(b, n, -1), self.interaction)
         pair_messages = torch.einsum("bijs,bjsa->bija", s, zv)
-        return torch.einsum("bijk,bija->bika", basis, pair_messages)
+        return torch.einsum("bijk,bija->bika", basis, pair_messages).flatten(0, 1)
 
     def _sparse_u(self, z: torch.Tensor, pairs: NeighbourList, basis: torch.Tensor) -> torch.Tensor:
-        """u (B, N, K, F_out) summed over the listed pairs only.
+        """u (A, K, F_out) summed over the listed pairs only.
 
         Per pair only s_nu(r_ij) z_jb (S F_in numbers) is formed, then summed onto atom i once per angular
         component k into env_{i k nu b} and contracted with V per atom: applying V per pair instead would need
         S F_out numbers per pair, far more with one-hot inputs (F_in = number of species), and one component at
         a time keeps the (P, K, S F_in) product from ever existing at once.
         """
-        b, n, f = z.shape
+        n = pairs.n_atoms
         centre = pairs.batch * n + pairs.first
         neighbour = pairs.batch * n + pairs.second
         s = self.sensitivity(pairs.distances)  # (P, S)
-        weighted = (s[:, :, None] * z.reshape(b * n, f)[neighbour][:, None, :]).flatten(1)  # (P, S F_in)
+        weighted = (s[:, :, None] * z[neighbour][:, None, :]).flatten(1)  # (P, S F_in)
         v = self.interaction.flatten(0, 1)  # (S F_in, F_out)
-        env = weighted.new_zeros(b * n, weighted.shape[1])
+        env = weighted.new_zeros(z.shape[0], weighted.shape[1])
         if basis is None:
-            return (env.index_add(0, centre, weighted) @ v).reshape(b, n, 1, -1)
+            return (env.index_add(0, centre, weighted) @ v)[:, None]
         u = [env.index_add(0, centre, basis[:, k, None] * weighted) @ v for k in range(basis.shape[1])]
-        return torch.stack(u, dim=1).reshape(b, n, basis.shape[1], -1)
+        return torch.stack(u, dim=1)
 
 
 class AtomLayer(nn.Module):
@@ -166,6 +177,6 @@ class AtomLayer(nn.Module):
         self.residual = Residual(n_features, n_features) if residual else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, N, F) -> (B, N, F)."""
+        """z (A, F) -> (A, F)."""
         activated = softplus(self.linear(z))
         return activated if self.residual is None else self.residual(z, activated)

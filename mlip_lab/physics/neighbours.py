@@ -37,6 +37,7 @@ class NeighbourList:
     shifts: (P, 3) long, the periodic image n of j; zero for molecules and along non-periodic axes.
     vectors: (P, 3) r_ij = R_j - R_i + n @ cell in Å, differentiable w.r.t. positions (and cells).
     distances: (P,) |r_ij| in Å. directions: (P, 3) unit vectors r_ij / |r_ij|.
+    n_atoms: N, the padded atoms per configuration, so that b N + i is atom i's row in an (B N, ...) array.
     """
 
     batch: torch.Tensor
@@ -46,6 +47,7 @@ class NeighbourList:
     vectors: torch.Tensor
     distances: torch.Tensor
     directions: torch.Tensor
+    n_atoms: int
 
 
 def neighbour_list(
@@ -69,7 +71,8 @@ def neighbour_list(
     if cells is not None:
         vectors = vectors + torch.einsum("py,pyx->px", shifts.to(positions.dtype), cells[batch])
     distances = torch.linalg.vector_norm(vectors, dim=-1)
-    return NeighbourList(batch, first, second, shifts, vectors, distances, vectors / distances[:, None])
+    return NeighbourList(batch, first, second, shifts, vectors, distances, vectors / distances[:, None],
+                         species.shape[1])
 
 
 def half_pair_sums(pairs: NeighbourList, values: torch.Tensor, batch_size: int, n_atoms: int) -> torch.Tensor:

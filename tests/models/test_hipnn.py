@@ -142,6 +142,42 @@ def test_tensor_terms_share_the_scalar_interaction_weights(order, tiny_model):
     assert torch.allclose(ts(species, positions).energy, plain(species, positions).energy, atol=1e-12)
 
 
+def _graph_node_names(tensor):
+    """Names of every autograd node that ``tensor`` was computed through."""
+    seen, stack, names = set(), [tensor.grad_fn], []
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return names
+
+
+@pytest.mark.parametrize("order", [0, 2])
+def test_atom_layers_add_no_reshapes_to_the_energy_graph(order, tiny_model):
+    # A force-trained step differentiates this graph twice, and each view or copy node costs a dispatch both times
+    # (about a seventh of an order-0 step before atom rows became 2-d): deeper stacks must add only real work.
+    species, positions = molecules(METHANE, WATER)
+    reshapes = {"ViewBackward0", "UnsafeViewBackward0", "CloneBackward0", "PermuteBackward0", "TransposeBackward0"}
+    counts = []
+    for layers in (1, 4):
+        model = tiny_model(order, n_atom_layers=layers, residual=True)
+        energy = model(species, positions.clone().requires_grad_(True)).energy
+        counts.append(sum(name in reshapes for name in _graph_node_names(energy)))
+    assert counts[0] == counts[1], counts
+
+
+def test_sensitivities_can_sit_before_the_neighbour_axis(tiny_model):
+    sensitivity = tiny_model(0).blocks[0].interaction.sensitivity
+    distances = torch.rand(2, 4, 4, dtype=F64) * 4.0 + 0.5
+    mask = distances < 3.0
+    last = sensitivity(distances, mask)  # (B, N, N, S)
+    assert last.shape == (2, 4, 4, 5) and bool((last[~mask] == 0).all())
+    torch.testing.assert_close(sensitivity(distances, mask, dim=-2), last.transpose(-1, -2))
+
+
 def test_periodic_images_are_equivalent(tiny_model):
     model = tiny_model(1)
     cell = torch.tensor([[9.0, 0.0, 0.0], [0.5, 9.0, 0.0], [0.0, 0.8, 9.5]], dtype=F64)

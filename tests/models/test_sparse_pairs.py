@@ -95,6 +95,14 @@ def test_training_gradients_and_hessian_vector_products_equal_dense():
                                    atol=1e-6, rtol=0)
 
 
+def test_neighbour_list_rows_index_the_flattened_batch():
+    species, positions, _ = molecules()
+    pairs = HIPNN(dense_and_sparse(0)[1].config).pairs(species, positions)
+    assert pairs.n_atoms == species.shape[1]
+    rows = pairs.batch * pairs.n_atoms + pairs.first
+    torch.testing.assert_close(positions.flatten(0, 1)[rows], positions[pairs.batch, pairs.first])
+
+
 def test_auto_takes_sparse_for_periodic_or_large_batches():
     model = HIPNN(HIPNNConfig(elements=ELEMENTS, cutoff=4.0, r_soft_max=3.5))
     assert model.config.pairs == "auto"
