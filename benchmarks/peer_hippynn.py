@@ -294,8 +294,8 @@ def summary(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
-def format_table(results: dict, orders, seeds) -> str:
-    """results[(library, order)] = list of per-seed dicts with s_per_epoch, energy_mae, force_mae, n_params."""
+def format_table(results: dict, orders) -> str:
+    """results[(library, order)] = list of per-seed dicts with seed, s_per_epoch, energy_mae, force_mae, n_params."""
     cols = ("s_per_epoch", "energy_mae", "force_mae")
     header = (f"{'order':<6}{'model':<15}{'library':<10}{'params':>8}  {'s / epoch':>15}  {'test E MAE':>15}  "
               f"{'test F MAE':>15}")
@@ -312,8 +312,12 @@ def format_table(results: dict, orders, seeds) -> str:
             ratio = [means["MLIP Lab"][c] / means["hippynn"][c] for c in cols]
             lines.append(f"{'':<6}{'ratio MLIP Lab ÷ hippynn':<33}  " + "  ".join(f"{x:>15.2f}" for x in ratio))
         lines.append("")
+    # Seeds per order: combined runs may give one order more seeds than another.
+    seeds = {order: sorted({row["seed"] for (_, o), rows in results.items() if o == order for row in rows})
+             for order in orders}
+    over = "; ".join(f"order {order}: seeds {seeds[order]}" for order in orders)
     lines.append(f"units: E kcal/mol, F kcal/mol/Å (test set, same evaluation code for both); mean ± sample sd over "
-                 f"seeds {list(seeds)}; ratio of the means (< 1: MLIP Lab faster or more accurate)")
+                 f"the seeds ({over}); ratio of the means (< 1: MLIP Lab faster or more accurate)")
     return "\n".join(lines)
 
 
@@ -324,9 +328,8 @@ def print_combined(paths: list[Path]) -> None:
     for run in runs:
         results.setdefault((run["library"], run["order"]), []).append(run)
     orders = sorted({run["order"] for run in runs})
-    seeds = sorted({run["seed"] for run in runs})
     print(f"combined from {', '.join(str(p) for p in paths)}\n")
-    print(format_table(results, orders, seeds))
+    print(format_table(results, orders))
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -453,7 +456,7 @@ def main() -> None:
           f"eps={mlip_config.get('eps')}, pairs={mlip_config.get('pairs')}; hippynn defaults in use: resnet=True, "
           f"cusp_reg=1e-6, sensitivity 'inverse', kernels {hippynn_kernels or '-'}  "
           f"(all runs {time.perf_counter() - started:.0f} s)\n")
-    print(format_table(results, args.orders, seeds))
+    print(format_table(results, args.orders))
     print("\nper seed:")
     for r in per_run:
         print(f"  order {r['order']} {r['library']:<8} seed {r['seed']}: {r['s_per_epoch']:.3f} s/epoch, "
