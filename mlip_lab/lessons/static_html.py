@@ -6,7 +6,8 @@ build fetches both with npm (``npm pack``: npm's own cache, nothing kept by us) 
 ``_static/`` next to the pages, together with this installation's scripts of the third-party widgets the pages
 use (nglview, anywidget for plotly's ``FigureWidget``; Jupyter's ``share/jupyter/nbextensions``), so the folder
 reads offline. ``cdn=True`` links the manager and require.js from their CDNs instead: no npm to build, internet
-to read. Equations are typeset by MathJax from its CDN either way.
+to read. Equations are typeset by MathJax from its CDN either way. A page keeps each anywidget script once
+(plotly's 5 MB ``FigureWidget`` bundle, which every such widget otherwise saves in its own state).
 
 ``build_course_html`` runs the notebooks itself; ``export_course_html`` writes the pages of notebooks already run
 (``benchmarks/course.py --keep DIR`` keeps them), so one full-mode run can both measure the course and publish it.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import shutil
 import subprocess
 import tarfile
@@ -54,12 +56,24 @@ PAGE_TEMPLATE_SOURCE = """{%- extends 'lab/index.html.j2' -%}
 {%- if resources.plotly_js_url %}
 <script src="{{ resources.plotly_js_url }}"></script>
 {%- endif %}
+{%- if resources.shared_scripts_json %}
+<script type="application/json" id="mlip-lab-shared-widget-scripts">{{ resources.shared_scripts_json }}</script>
+<script>
+globalThis.mlipLabSharedWidgetScripts = JSON.parse(
+  document.getElementById("mlip-lab-shared-widget-scripts").textContent
+).map((text) => URL.createObjectURL(new Blob([text], {type: "text/javascript"})));
+</script>
+{%- endif %}
 {%- endblock html_head_js_requirejs -%}
 """
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 # plotly.js as the installed plotly package ships it: a plain script that sets window.Plotly (no AMD define, so it
 # loads beside require.js).
 PLOTLY_SCRIPT = "plotly.min.js"
+# What an anywidget's saved script becomes once its text is kept once per page (share_widget_scripts): a module
+# that imports the page's copy and passes on the two exports anywidget reads.
+SHARED_SCRIPT_STUB = ("const shared = await import(globalThis.mlipLabSharedWidgetScripts[{index}]);\n"
+                      "export default shared.default;\nexport const render = shared.render;\n")
 
 
 def widget_modules(notebook) -> set[str]:
@@ -95,11 +109,14 @@ def page_html(notebook, title: str, requirejs_paths: dict[str, str] | None) -> s
         exporter.widget_renderer_url = f"{STATIC}/html-manager/embed-amd.js"
     notebook = copy.deepcopy(notebook)
     drop_stale_buffers(notebook)
+    shared_scripts = share_widget_scripts(notebook)
     plotly_js_url = None
     if plotly_figures_as_html(notebook):
         plotly_js_url = (f"{STATIC}/{PLOTLY_SCRIPT}" if requirejs_paths is not None
                          else f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js")
-    resources = {"metadata": {"name": title}, "requirejs_paths": requirejs_paths or {}, "plotly_js_url": plotly_js_url}
+    resources = {"metadata": {"name": title}, "requirejs_paths": requirejs_paths or {}, "plotly_js_url": plotly_js_url,
+                 # JSON inside a <script> element: no "<" may close it early, so every one is written \u003c.
+                 "shared_scripts_json": json.dumps(shared_scripts).replace("<", "\\u003c") if shared_scripts else ""}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     return body
 
@@ -124,6 +141,26 @@ def drop_stale_buffers(notebook) -> int:
         else:
             del entry["buffers"]
     return dropped
+
+
+def share_widget_scripts(notebook) -> list[str]:
+    """Keep each anywidget script of the saved widget state once per page; return the distinct scripts.
+
+    Every plotly ``FigureWidget`` saves anywidget's ``_esm``, plotly's whole 5 MB widget bundle, in its own state,
+    so a lesson with seven live figures made a 36 MB page. Each ``_esm`` text becomes a small module
+    (``SHARED_SCRIPT_STUB``) that imports the page's one copy, which the page template turns into a blob URL;
+    scripts given as web addresses are left alone. Changes ``notebook`` in place."""
+    states = notebook.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    scripts: dict[str, int] = {}
+    for entry in states.values():
+        state = entry.get("state", {})
+        script = state.get("_esm")
+        if entry.get("model_module") != "anywidget" or not isinstance(script, str) or \
+                script.startswith(("http://", "https://")):
+            continue
+        index = scripts.setdefault(script, len(scripts))
+        state["_esm"] = SHARED_SCRIPT_STUB.format(index=index)
+    return list(scripts)
 
 
 def _leads_somewhere(state, path) -> bool:

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import plotly
 import pytest
 
 from mlip_lab.lessons.notebook_run import course_notebooks
@@ -76,18 +77,23 @@ def test_lesson_page_from_the_index_draws_its_widgets_offline(site, browser, scr
 def test_figure_widget_updated_from_python_and_a_plotly_figure_draw(tmp_path, browser, screenshot_dir):
     """A FigureWidget that Python changed after display leaves stale buffers in the saved state (the cause of blank
     widget pages in lessons 01, 03, 04 and 06) and, unless changed through ``live_update``, its initial data; a plain
-    plotly Figure leaves only its JSON. Both must draw, the FigureWidget with its updated data."""
+    plotly Figure leaves only its JSON. All must draw, the FigureWidget with its updated data, and the two
+    FigureWidgets from the page's one copy of plotly's widget bundle."""
     if shutil.which("npm") is None:
         pytest.skip("building the offline course pages needs npm (apt-get install npm)")
     cells = ["import plotly.graph_objects as go\nfig = go.FigureWidget(go.Scatter(x=[0, 1, 2], y=[0, 1, 0]))\nfig",
              "import numpy as np\nfrom mlip_lab.viz.live import live_update\n"
              "with live_update(fig):  # one update message with a binary array, and the saved state updated\n"
              "    fig.data[0].y = np.array([2.0, 0.5, 1.5])",
-             "go.Figure(go.Bar(x=['a', 'b'], y=[1, 2]))"]
+             "go.Figure(go.Bar(x=['a', 'b'], y=[1, 2]))",
+             "go.FigureWidget(go.Scatter(x=[0, 1], y=[3, 4]))"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 09 · Figures")]
                                         + [nbformat.v4.new_code_cell(source) for source in cells])
     nbformat.write(notebook, tmp_path / "09_figures.ipynb")
     index = build_course_html([tmp_path / "09_figures.ipynb"], tmp_path / "site", quick=True, timeout=300)
+    page_size = (index.parent / "09_figures.html").stat().st_size
+    bundle_size = (Path(plotly.__file__).parent / "package_data" / "widgetbundle.js").stat().st_size
+    assert page_size < 1.5 * bundle_size, f"a {page_size} B page: the {bundle_size} B widget bundle is saved twice"
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     errors = []
@@ -99,8 +105,10 @@ def test_figure_widget_updated_from_python_and_a_plotly_figure_draw(tmp_path, br
         finally:
             page.screenshot(path=str(screenshot_dir / "course-html-figures.png"), full_page=True)
         assert not [e for e in errors if "style_data" in e], errors
-        assert page.locator(".js-plotly-plot").count() == 2, "the FigureWidget and the plotly Figure should both draw"
+        assert page.locator(".js-plotly-plot").count() == 3, "both FigureWidgets and the plotly Figure should draw"
         drawn = page.evaluate("() => Array.from(document.querySelector('.widget-subarea .js-plotly-plot').data[0].y)")
         assert drawn == [2.0, 0.5, 1.5], "the FigureWidget shows its data from before the update"
+        second = page.evaluate("() => Array.from(document.querySelectorAll('.widget-subarea .js-plotly-plot')[1].data[0].y)")
+        assert second == [3, 4]
     finally:
         context.close()

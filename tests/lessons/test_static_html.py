@@ -175,3 +175,27 @@ def test_stale_buffers_of_cleared_widget_messages_are_dropped_from_the_page(exec
     assert "buffers" not in saved["m1"]
     assert len(state["fig"]["buffers"]) == 2  # the caller's notebook is left alone
     assert drop_stale_buffers(executed) == 2 and drop_stale_buffers(executed) == 0
+
+
+def test_anywidget_scripts_are_kept_once_per_page(executed):
+    # Every plotly FigureWidget saves plotly's whole widget bundle as its anywidget _esm (5 MB each).
+    state = executed.metadata["widgets"][WIDGET_STATE_MIME]["state"]
+    bundle = '// the bundle\nexport default {render() {}}; const tag = "</script><!--";\n' + "let filler;\n" * 200
+    for name in ("fig1", "fig2"):
+        state[name] = widget_entry("anywidget", "AnyModel")
+        state[name]["state"]["_esm"] = bundle
+    state["web"] = widget_entry("anywidget", "AnyModel")
+    state["web"]["state"]["_esm"] = "https://example.org/widget.js"
+    page = page_html(executed, "03 · Curvature", {})
+    shared = page.split('id="mlip-lab-shared-widget-scripts"')[1].split(">", 1)[1].split("</script>")[0]
+    assert json.loads(shared) == [bundle]  # the one copy, intact, and no "<" that could end the element early
+    assert "<" not in shared
+    assert page.count("the bundle") == 1
+    assert "globalThis.mlipLabSharedWidgetScripts" in page
+    saved = json.loads(page.split(f'<script type="{WIDGET_STATE_MIME}">')[1].split("</script>")[0])["state"]
+    stub = "await import(globalThis.mlipLabSharedWidgetScripts[0])"
+    assert stub in saved["fig1"]["state"]["_esm"] and saved["fig1"]["state"]["_esm"] == saved["fig2"]["state"]["_esm"]
+    assert saved["web"]["state"]["_esm"] == "https://example.org/widget.js"
+    assert state["fig1"]["state"]["_esm"] == bundle  # the caller's notebook is left alone
+    del state["fig1"], state["fig2"], state["web"]
+    assert "mlip-lab-shared-widget-scripts" not in page_html(executed, "03 · Curvature", {})
