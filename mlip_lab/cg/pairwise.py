@@ -252,7 +252,7 @@ class PairwiseModel(nn.Module):
         pair = self.pair_lookup[types[pairs.batch, pairs.first], types[pairs.batch, pairs.second]]
         energies = tabulated_pair_energy(pairs.distances, pair, self.coefficients, self.r_low, self.r_min, self.r_cut)
         reference = torch.where(index >= 0, self.reference_energies[index.clamp(min=0)], 0.0)
-        atomic = reference + half_pair_sums(pairs, energies, *species.shape)
+        atomic = reference + half_pair_sums(pairs, energies, species.shape[0])
         return EnergyOutput(energy=atomic.sum(-1), atomic_energies=atomic)
 
     def predict(self, batch_or_species, positions=None, cells=None, pbc=None, forces: bool = True) -> EnergyOutput:

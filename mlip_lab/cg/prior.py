@@ -141,7 +141,7 @@ class RepulsivePrior(nn.Module):
         # A neighbour list: the prior's short cutoff keeps only the closest pairs, so a (B, N, N) tensor would
         # be almost all zeros for a box of thousands of beads.
         pairs = neighbour_list(species, positions, float(self.cutoff), cells, pbc)
-        return half_pair_sums(pairs, self.pair_energy(pairs.distances), *species.shape)
+        return half_pair_sums(pairs, self.pair_energy(pairs.distances), species.shape[0])
 
 
 def fit_repulsive_prior(r, g, mean_force: float, threshold: float = RDF_THRESHOLD,

@@ -76,9 +76,15 @@ SHARED_SCRIPT_STUB = ("const shared = await import(globalThis.mlipLabSharedWidge
                       "export default shared.default;\nexport const render = shared.render;\n")
 
 
+def saved_widget_states(notebook) -> dict:
+    """The widgets' saved state of an executed notebook (model id -> entry with model_module, state, buffers);
+    empty when it has none. The entries are the notebook's own: changing them changes the notebook."""
+    return notebook.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+
+
 def widget_modules(notebook) -> set[str]:
     """Names of the JavaScript modules (models' and views') of the widgets saved in an executed notebook."""
-    states = notebook.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    states = saved_widget_states(notebook)
     modules = {entry["model_module"] for entry in states.values()}
     modules |= {entry["state"]["_view_module"] for entry in states.values() if entry["state"].get("_view_module")}
     return modules
@@ -128,7 +134,7 @@ def drop_stale_buffers(notebook) -> int:
     binary arrays) and then resets the message to None. The saved state keeps the reset value but also the old
     message's buffers, and the HTML manager, putting a buffer back at ``_py2js_update.style_data...``, throws on
     the None; every widget of the page then fails to draw. Changes ``notebook`` in place."""
-    states = notebook.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    states = saved_widget_states(notebook)
     dropped = 0
     for entry in states.values():
         buffers = entry.get("buffers")
@@ -150,7 +156,7 @@ def share_widget_scripts(notebook) -> list[str]:
     so a lesson with seven live figures made a 36 MB page. Each ``_esm`` text becomes a small module
     (``SHARED_SCRIPT_STUB``) that imports the page's one copy, which the page template turns into a blob URL;
     scripts given as web addresses are left alone. Changes ``notebook`` in place."""
-    states = notebook.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    states = saved_widget_states(notebook)
     scripts: dict[str, int] = {}
     for entry in states.values():
         state = entry.get("state", {})

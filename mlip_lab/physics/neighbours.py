@@ -75,15 +75,16 @@ def neighbour_list(
                          species.shape[1])
 
 
-def half_pair_sums(pairs: NeighbourList, values: torch.Tensor, batch_size: int, n_atoms: int) -> torch.Tensor:
+def half_pair_sums(pairs: NeighbourList, values: torch.Tensor, batch_size: int) -> torch.Tensor:
     """(B, N) per-atom sums of half of each pair value: atom i gets values[p] / 2 for every directed pair p = (i, j).
 
     values: (P,) one number per listed pair (e.g. a pair energy, the same for (i, j) and (j, i)), so each atom of a
-    pair gets half of it and the atoms' sum is the sum over unordered pairs. Zero for padding and lone atoms.
+    pair gets half of it and the atoms' sum is the sum over unordered pairs. batch_size: B, which the pairs cannot
+    tell (a configuration may have none). Zero for padding and lone atoms.
     """
-    sums = values.new_zeros(batch_size * n_atoms)
-    sums = sums.index_add(0, pairs.batch * n_atoms + pairs.first, 0.5 * values)
-    return sums.reshape(batch_size, n_atoms)
+    sums = values.new_zeros(batch_size * pairs.n_atoms)
+    sums = sums.index_add(0, pairs.batch * pairs.n_atoms + pairs.first, 0.5 * values)
+    return sums.reshape(batch_size, pairs.n_atoms)
 
 
 def _search(species, positions, cutoff, cells, pbc):

@@ -97,7 +97,7 @@ def test_training_gradients_and_hessian_vector_products_equal_dense():
 
 def test_neighbour_list_rows_index_the_flattened_batch():
     species, positions, _ = molecules()
-    pairs = HIPNN(dense_and_sparse(0)[1].config).pairs(species, positions)
+    pairs = dense_and_sparse(0)[1].pairs(species, positions)
     assert pairs.n_atoms == species.shape[1]
     rows = pairs.batch * pairs.n_atoms + pairs.first
     torch.testing.assert_close(positions.flatten(0, 1)[rows], positions[pairs.batch, pairs.first])
